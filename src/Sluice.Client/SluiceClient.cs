@@ -1,0 +1,4 @@
+namespace Sluice.Client;
+
+/// <summary>Typed client for the native API.</summary>
+public sealed class SluiceClient;

@@ -1,0 +1,124 @@
+using System.Text.Json.Nodes;
+using Sluice.Core.Api;
+
+namespace Sluice.Core.Definitions;
+
+/// <summary>The type of a parameter or an output value.</summary>
+public enum ParamType
+{
+    String,
+    Integer,
+    Float,
+    Boolean,
+}
+
+/// <summary>A pipeline parameter; a null <see cref="Default"/> makes it required.</summary>
+public sealed record ParameterSpec(string Name, ParamType Type, JsonNode? Default, string? Description = null);
+
+/// <summary>An output parameter a step declares.</summary>
+public sealed record OutputSpec(string Name, ParamType Type);
+
+/// <summary>How often and how soon a failed attempt is tried again.</summary>
+public sealed record RetryPolicy(int Count, TimeSpan Backoff, double Multiplier = 2.0, TimeSpan? MaxBackoff = null)
+{
+    /// <summary>The wait before attempt number <paramref name="nextAttempt"/> (2 for the first retry).</summary>
+    public TimeSpan DelayBefore(int nextAttempt)
+    {
+        var d = Backoff.TotalMilliseconds * Math.Pow(Multiplier, Math.Max(0, nextAttempt - 2));
+        var max = (MaxBackoff ?? TimeSpan.FromHours(1)).TotalMilliseconds;
+        return TimeSpan.FromMilliseconds(Math.Min(d, max));
+    }
+}
+
+/// <summary>A step runs only when its condition step took this branch.</summary>
+public sealed record Guard(string ConditionStep, bool Branch);
+
+/// <summary>A step of a compiled plan.</summary>
+public abstract record StepPlan
+{
+    public required string Name { get; init; }
+
+    /// <summary>process, condition, fail (function and callback later).</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Every step this one waits for: explicit dependsOn, implicit references, and its guard's condition step.</summary>
+    public IReadOnlyList<string> DependsOn { get; init; } = [];
+
+    public Guard? Guard { get; init; }
+
+    public TimeSpan? Timeout { get; init; }
+
+    public RetryPolicy? Retry { get; init; }
+
+    /// <summary>Time between SIGTERM and SIGKILL on stop; null means the server default (10 s).</summary>
+    public TimeSpan? StopGracePeriod { get; init; }
+
+    public IReadOnlyList<OutputSpec> Outputs { get; init; } = [];
+}
+
+/// <summary>Runs a command as a local process in its own process group.</summary>
+public sealed record ProcessStepPlan : StepPlan
+{
+    public override string Kind => "process";
+
+    public required Template Command { get; init; }
+
+    /// <summary>Each entry is one argv entry: a substituted value is never re-split or re-parsed.</summary>
+    public IReadOnlyList<Template> Args { get; init; } = [];
+
+    public IReadOnlyDictionary<string, Template> Env { get; init; } = new Dictionary<string, Template>();
+
+    public Template? WorkingDir { get; init; }
+}
+
+/// <summary>Evaluates an expression; steps guarded by the branch not taken are Skipped.</summary>
+public sealed record ConditionStepPlan : StepPlan
+{
+    public override string Kind => "condition";
+
+    public required Expr Condition { get; init; }
+
+    public IReadOnlyList<string> Then { get; init; } = [];
+
+    public IReadOnlyList<string> Else { get; init; } = [];
+}
+
+/// <summary>Fails the run with a message.</summary>
+public sealed record FailStepPlan : StepPlan
+{
+    public override string Kind => "fail";
+
+    public required Template Message { get; init; }
+}
+
+/// <summary>A compiled, validated pipeline: steps in a topological order.</summary>
+public sealed record Plan
+{
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public IReadOnlyList<ParameterSpec> Parameters { get; init; } = [];
+
+    public required IReadOnlyList<StepPlan> Steps { get; init; }
+
+    public int? MaxParallelSteps { get; init; }
+
+    public StepPlan? Find(string name)
+    {
+        foreach (var s in Steps)
+        {
+            if (s.Name == name)
+            {
+                return s;
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>The result of compiling a definition: a plan, or every problem found.</summary>
+public sealed record CompileResult(Plan? Plan, IReadOnlyList<Problem> Problems)
+{
+    public bool Ok => Plan is not null && Problems.Count == 0;
+}
