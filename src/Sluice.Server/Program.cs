@@ -1,4 +1,4 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
-app.Run();
+using Sluice.Server.Hosting;
+
+var app = await SluiceServer.BuildAsync(args);
+await app.RunAsync();

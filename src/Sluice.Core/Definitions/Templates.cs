@@ -89,7 +89,7 @@ public sealed partial class Template
         {
             parts.Add(source[last..]);
         }
-        if (source.Contains("{{", StringComparison.Ordinal) && refs.Count == 0 && problems.Count == 0 && Unclosed().IsMatch(source))
+        if (source.Contains("{{", StringComparison.Ordinal) && Unclosed().IsMatch(source))
         {
             problems.Add("unclosed '{{' in template");
         }
@@ -190,7 +190,8 @@ public static class Values
                 error = $"expected an Integer, got {Show(v)}";
                 return false;
             case ParamType.Float:
-                if (kind == JsonValueKind.Number && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+                if (kind == JsonValueKind.Number && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
+                    && double.IsFinite(d))
                 {
                     result = JsonValue.Create(d);
                     return true;

@@ -1,0 +1,130 @@
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Engine;
+using Sluice.Core.Storage;
+
+namespace Sluice.Core.Api;
+
+/// <summary>A pipeline with the version asked for (or its latest).</summary>
+public sealed record PipelineDetail(PipelineRecord Pipeline, PipelineVersionRecord Version, Plan Plan);
+
+/// <summary>The core API for pipelines: create validates fully and stores nothing on any problem.</summary>
+public sealed class PipelineService(RunEngine engine)
+{
+    public const int MaxSourceBytes = 4 * 1024 * 1024;
+
+    private IPipelineStore Store => engine.Pipelines;
+
+    /// <summary>Compiles without storing: every problem, or the plan.</summary>
+    public CompileResult Validate(string source, string format) =>
+        source.Length > MaxSourceBytes
+            ? new CompileResult(null, [new Problem("", $"a definition is at most {MaxSourceBytes} bytes")])
+            : engine.Compilers.Compile(source, format);
+
+    /// <summary>Creates a pipeline; its name comes from <paramref name="name"/> or else from the definition.</summary>
+    public async Task<PipelineDetail> CreateAsync(Scope scope, string source, string format, string? name, CancellationToken ct,
+        string face = "native", string? description = null)
+    {
+        var (plan, pipelineName) = Compile(source, format, name);
+        var now = engine.Time.GetUtcNow();
+        var p = new PipelineRecord
+        {
+            Id = Ids.New(16), Scope = scope, Name = pipelineName, Description = description ?? plan.Description, LatestVersion = 1,
+            CreatedAt = now, UpdatedAt = now, Face = face,
+        };
+        var v = new PipelineVersionRecord { PipelineId = p.Id, Version = 1, Format = format, Source = source, CreatedAt = now };
+        try
+        {
+            await Store.CreatePipelineAsync(p, v, ct);
+        }
+        catch (AlreadyExistsException)
+        {
+            throw new SluiceException(ErrorKind.AlreadyExists, $"pipeline {pipelineName} already exists; add a version instead");
+        }
+        return new PipelineDetail(p, v, plan);
+    }
+
+    /// <summary>Adds a version to an existing pipeline.</summary>
+    public async Task<PipelineDetail> AddVersionAsync(Scope scope, string name, string source, string format, CancellationToken ct,
+        string? description = null)
+    {
+        var (plan, _) = Compile(source, format, name);
+        if (plan.Name is { } planName && planName != name)
+        {
+            throw SluiceException.Invalid($"the definition names pipeline {Validation.Show(planName)}, not {Validation.Show(name)}");
+        }
+        for (var tries = 0; ; tries++)
+        {
+            var p = await GetPipelineAsync(scope, name, ct);
+            var now = engine.Time.GetUtcNow();
+            var updated = p with { LatestVersion = p.LatestVersion + 1, UpdatedAt = now, Description = description ?? plan.Description ?? p.Description };
+            var v = new PipelineVersionRecord { PipelineId = p.Id, Version = updated.LatestVersion, Format = format, Source = source, CreatedAt = now };
+            try
+            {
+                await Store.AddVersionAsync(updated, v, p.LatestVersion, ct);
+                return new PipelineDetail(updated, v, plan);
+            }
+            catch (ConcurrencyException) when (tries < 5)
+            {
+                // Another version landed first: number this one after it.
+            }
+        }
+    }
+
+    public async Task<PipelineRecord> GetPipelineAsync(Scope scope, string name, CancellationToken ct) =>
+        await Store.GetPipelineAsync(scope, name, ct) ?? throw SluiceException.NotFound($"pipeline {Validation.Show(name)} not found");
+
+    public async Task<PipelineDetail> GetAsync(Scope scope, string name, int? version, CancellationToken ct)
+    {
+        var p = await GetPipelineAsync(scope, name, ct);
+        var n = version ?? p.LatestVersion;
+        var v = await Store.GetVersionAsync(p.Id, n, ct) ?? throw SluiceException.NotFound($"version {n} of pipeline {Validation.Show(name)} not found");
+        return new PipelineDetail(p, v, engine.Compilers.PlanOf(p.Id, n, v.Source, v.Format));
+    }
+
+    public async Task<IReadOnlyList<PipelineVersionRecord>> VersionsAsync(Scope scope, string name, CancellationToken ct) =>
+        await Store.ListVersionsAsync((await GetPipelineAsync(scope, name, ct)).Id, ct);
+
+    public async Task<Page<PipelineRecord>> ListAsync(Scope? scope, int pageSize, string? pageToken, CancellationToken ct)
+    {
+        if (pageSize is < 1 or > RunService.MaxPageSize)
+        {
+            throw SluiceException.Invalid($"pageSize must be between 1 and {RunService.MaxPageSize}");
+        }
+        try
+        {
+            return await Store.ListPipelinesAsync(scope, pageSize, pageToken, ct);
+        }
+        catch (ArgumentException)
+        {
+            throw SluiceException.Invalid("pageToken is not valid");
+        }
+    }
+
+    /// <summary>Deletes a pipeline's name; runs already started keep the version they froze.</summary>
+    public async Task DeleteAsync(Scope scope, string name, CancellationToken ct)
+    {
+        var p = await GetPipelineAsync(scope, name, ct);
+        if (!await Store.DeletePipelineAsync(p.Id, ct))
+        {
+            throw SluiceException.NotFound($"pipeline {Validation.Show(name)} not found");
+        }
+    }
+
+    private (Plan Plan, string Name) Compile(string source, string format, string? name)
+    {
+        var r = Validate(source, format);
+        var problems = r.Problems.ToList();
+        var pipelineName = name ?? r.Plan?.Name;
+        if (r.Plan is not null && pipelineName is null)
+        {
+            problems.Add(new Problem("name", "a pipeline needs a name"));
+        }
+        if (problems.Count > 0 || r.Plan is null)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument,
+                $"the definition has {problems.Count} problem{(problems.Count == 1 ? "" : "s")}: {string.Join("; ", problems.Take(20))}", problems);
+        }
+        return (r.Plan, pipelineName!);
+    }
+}

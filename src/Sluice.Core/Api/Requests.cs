@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+using Sluice.Core.Domain;
+
+namespace Sluice.Core.Api;
+
+/// <summary>Start a run of a pipeline.</summary>
+public sealed record StartRunRequest
+{
+    public Scope Scope { get; init; } = Scope.Default;
+    public required string Pipeline { get; init; }
+    /// <summary>The version to run; null runs the latest.</summary>
+    public int? Version { get; init; }
+    public JsonObject? Parameters { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    /// <summary>A caller-chosen id (Vertex pipelineJobId); null draws one.</summary>
+    public string? RunId { get; init; }
+    public string? DisplayName { get; init; }
+    public string? IdempotencyToken { get; init; }
+    public string? Caller { get; init; }
+    public string Face { get; init; } = "native";
+    public JsonObject? FaceData { get; init; }
+}
+
+/// <summary>Stop a run.</summary>
+public sealed record StopRunRequest
+{
+    public required string RunId { get; init; }
+    /// <summary>When set, a run outside this scope is not found.</summary>
+    public Scope? Scope { get; init; }
+    public string? IdempotencyToken { get; init; }
+    public string? Reason { get; init; }
+    public string? Caller { get; init; }
+    /// <summary>Overrides every step's grace period; zero kills at once.</summary>
+    public TimeSpan? Grace { get; init; }
+}
+
+/// <summary>The answer to a stop: the run as it is now, and the state the (first) answer reported.</summary>
+public sealed record StopAnswer(RunRecord Run, bool Replayed)
+{
+    public RunState AnsweredState { get; init; } = Run.State;
+}
+
+/// <summary>Stop many runs: by ids, or by a filter resolved when the operation is created.</summary>
+public sealed record BatchStopRequest
+{
+    public Scope? Scope { get; init; }
+    public IReadOnlyList<string>? RunIds { get; init; }
+    public RunFilter? Filter { get; init; }
+    public string? Reason { get; init; }
+    public string? Caller { get; init; }
+    public TimeSpan? Grace { get; init; }
+    public string Face { get; init; } = "native";
+}
+
+/// <summary>Selects runs by pipeline, state and labels.</summary>
+public sealed record RunFilter
+{
+    public string? Pipeline { get; init; }
+    public IReadOnlyList<RunState>? States { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+}
+
+/// <summary>A run with its steps.</summary>
+public sealed record RunDetail(RunRecord Run, IReadOnlyList<StepRecord> Steps);

@@ -1,0 +1,244 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Engine;
+using Sluice.Core.Storage;
+
+namespace Sluice.Core.Api;
+
+/// <summary>The core API for runs: every face calls this, and nothing below it knows about HTTP.</summary>
+public sealed class RunService(RunEngine engine)
+{
+    public const int MaxPageSize = 1000;
+    public const int MaxLabels = 64;
+
+    private IRunStore Store => engine.Store;
+
+    public async Task<RunDetail> StartAsync(StartRunRequest req, CancellationToken ct)
+    {
+        var problems = new List<Problem>();
+        Validation.Labels(req.Labels, problems);
+        Validation.Text(req.DisplayName, "displayName", 256, problems);
+        Validation.Token(req.IdempotencyToken, "idempotencyToken", problems);
+        if (req.RunId is not null && !Ids.IsValidRunId(req.RunId))
+        {
+            problems.Add(new Problem("runId", "must be 1-63 characters of a-z, 0-9 and '-', start with a letter and not end with '-'"));
+        }
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+        var pipeline = await engine.Pipelines.GetPipelineAsync(req.Scope, req.Pipeline, ct)
+            ?? throw SluiceException.NotFound($"pipeline {req.Pipeline} not found");
+        var version = req.Version ?? pipeline.LatestVersion;
+        var source = await engine.Pipelines.GetVersionAsync(pipeline.Id, version, ct)
+            ?? throw SluiceException.NotFound($"version {version} of pipeline {req.Pipeline} not found");
+        var plan = engine.Compilers.PlanOf(pipeline.Id, version, source.Source, source.Format);
+        var parameters = ParameterBinder.Bind(plan, req.Parameters, problems);
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+
+        IdempotencyRecord? idem = null;
+        var scope = $"start:{req.Scope.Tenant}";
+        if (req.IdempotencyToken is { } token)
+        {
+            var hash = RunEngine.Hash(JsonSerializer.Serialize(new JsonObject
+            {
+                ["pipeline"] = pipeline.Id, ["version"] = version, ["parameters"] = parameters.DeepClone(), ["runId"] = req.RunId,
+                ["labels"] = new JsonObject((req.Labels ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                    .Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            }));
+            if (await ReplayAsync(scope, token, hash, ct) is { } replay)
+            {
+                return replay;
+            }
+            idem = new IdempotencyRecord { Scope = scope, Token = token, RequestHash = hash, Response = "", CreatedAt = engine.Time.GetUtcNow() };
+        }
+
+        var now = engine.Time.GetUtcNow();
+        var run = new RunRecord
+        {
+            Id = req.RunId ?? Ids.New(), Scope = req.Scope, PipelineId = pipeline.Id, PipelineName = pipeline.Name, PipelineVersion = version,
+            State = RunState.Queued, Version = 1, CreatedAt = now, UpdatedAt = now, Parameters = parameters,
+            Labels = req.Labels ?? new Dictionary<string, string>(), DisplayName = req.DisplayName, Face = req.Face, FaceData = req.FaceData,
+        };
+        var steps = plan.Steps.Select(s => new StepRecord { RunId = run.Id, Name = s.Name, Kind = s.Kind, State = StepState.Pending, Version = 1 })
+            .ToList();
+        var events = new List<RunEvent>
+        {
+            new() { RunId = run.Id, Kind = "run-created", To = nameof(RunState.Queued), At = now, Caller = req.Caller,
+                Message = $"{pipeline.Name} version {version}" },
+        };
+        try
+        {
+            var stored = await Store.CreateRunAsync(run, steps, events, idem is null ? null : idem with { Response = run.Id }, ct);
+            engine.Hub.Publish(stored);
+        }
+        catch (AlreadyExistsException)
+        {
+            if (idem is not null && await ReplayAsync(scope, idem.Token, idem.RequestHash, ct) is { } replay)
+            {
+                return replay;
+            }
+            throw new SluiceException(ErrorKind.AlreadyExists, $"run {run.Id} already exists");
+        }
+        engine.Activate(run, steps);
+        return new RunDetail(run, steps);
+    }
+
+    private async Task<RunDetail?> ReplayAsync(string scope, string token, string hash, CancellationToken ct)
+    {
+        var prior = await Store.GetIdempotencyAsync(scope, token, ct);
+        if (prior is null)
+        {
+            return null;
+        }
+        if (prior.RequestHash != hash)
+        {
+            throw new SluiceException(ErrorKind.AlreadyExists, "the idempotency token was already used for a different request");
+        }
+        return await GetAsync(prior.Response, null, ct);
+    }
+
+    public async Task<RunDetail> GetAsync(string runId, Scope? scope, CancellationToken ct)
+    {
+        var run = await FindAsync(runId, scope, ct);
+        return new RunDetail(run, await Store.GetStepsAsync(run.Id, ct));
+    }
+
+    public async Task<RunRecord> FindAsync(string runId, Scope? scope, CancellationToken ct)
+    {
+        var run = Validation.IsId(runId) ? await Store.GetRunAsync(runId, ct) : null;
+        return run is null || (scope is { } s && run.Scope != s) ? throw SluiceException.NotFound($"run {Validation.Show(runId)} not found") : run;
+    }
+
+    public async Task<Page<RunRecord>> ListAsync(RunQuery query, CancellationToken ct)
+    {
+        if (query.PageSize is < 1 or > MaxPageSize)
+        {
+            throw SluiceException.Invalid($"pageSize must be between 1 and {MaxPageSize}");
+        }
+        try
+        {
+            return await Store.ListRunsAsync(query, ct);
+        }
+        catch (ArgumentException)
+        {
+            throw SluiceException.Invalid("pageToken is not valid");
+        }
+    }
+
+    /// <summary>Stops a run: Running -> Stopping is durable when this returns; see ARCHITECTURE "How a stop flows".</summary>
+    public async Task<StopAnswer> StopAsync(StopRunRequest req, CancellationToken ct)
+    {
+        var problems = new List<Problem>();
+        Validation.Text(req.Reason, "reason", 1024, problems);
+        Validation.Token(req.IdempotencyToken, "idempotencyToken", problems);
+        if (req.Grace is { } g && (g < TimeSpan.Zero || g > TimeSpan.FromHours(1)))
+        {
+            problems.Add(new Problem("grace", "must be between 0 and 3600 seconds"));
+        }
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+        var run = await FindAsync(req.RunId, req.Scope, ct);
+        if (req.IdempotencyToken is { } token && await StopReplayAsync(run, req, token, ct) is { } replay)
+        {
+            return replay;
+        }
+        StopAnswer answer;
+        try
+        {
+            answer = await engine.StopAsync(req, ct);
+        }
+        catch (ConcurrencyException) when (req.IdempotencyToken is { } t)
+        {
+            // The same token raced in twice; the one that won answers for both.
+            return await StopReplayAsync(run, req, t, ct)
+                ?? throw new SluiceException(ErrorKind.Unavailable, "the stop could not be recorded; try again");
+        }
+        if (req.IdempotencyToken is { } tok && answer.Run.State == RunState.Stopping && !answer.Replayed)
+        {
+            // A stop of a run that was Stopping already made no commit: remember the answer now.
+            var rec = await Store.PutIdempotencyAsync(engine.RememberStop(req, answer.Run), ct);
+            if (rec.RequestHash != RunEngine.StopHash(req))
+            {
+                throw new SluiceException(ErrorKind.AlreadyExists, "the idempotency token was already used for a different request");
+            }
+        }
+        return answer;
+    }
+
+    private async Task<StopAnswer?> StopReplayAsync(RunRecord run, StopRunRequest req, string token, CancellationToken ct)
+    {
+        var prior = await Store.GetIdempotencyAsync(RunEngine.StopScope(run.Scope), token, ct);
+        if (prior is null)
+        {
+            return null;
+        }
+        if (prior.RequestHash != RunEngine.StopHash(req))
+        {
+            throw new SluiceException(ErrorKind.AlreadyExists, "the idempotency token was already used for a different request");
+        }
+        var first = JsonNode.Parse(prior.Response)?["state"]?.GetValue<string>();
+        var current = await Store.GetRunAsync(run.Id, ct) ?? run;
+        return new StopAnswer(current, Replayed: true)
+        {
+            AnsweredState = Enum.TryParse<RunState>(first, out var st) ? st : current.State,
+        };
+    }
+
+    /// <summary>Deletes a terminal run with its steps, events and logs.</summary>
+    public async Task DeleteAsync(string runId, Scope? scope, CancellationToken ct)
+    {
+        var run = await FindAsync(runId, scope, ct);
+        if (!run.State.IsTerminal())
+        {
+            throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is {run.State}; only a finished run can be deleted (stop it first)");
+        }
+        if (!await Store.DeleteRunAsync(run.Id, run.Version, ct))
+        {
+            throw SluiceException.NotFound($"run {run.Id} not found");
+        }
+        var dir = engine.Options.RunDirectory(run.Id);
+        try
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // The run is gone from the store; a leftover log directory is harmless and is not worth failing the call.
+        }
+    }
+
+    public async Task<IReadOnlyList<RunEvent>> EventsAsync(string runId, Scope? scope, long afterSeq, int limit, CancellationToken ct)
+    {
+        var run = await FindAsync(runId, scope, ct);
+        return await Store.GetEventsAsync(run.Id, afterSeq, Math.Clamp(limit, 1, 10_000), ct);
+    }
+
+    /// <summary>The log file of one attempt of a step (stdout or stderr); the attempt defaults to the last.</summary>
+    public async Task<(StepRecord Step, string Path)> LogPathAsync(string runId, Scope? scope, string step, int? attempt, string stream,
+        CancellationToken ct)
+    {
+        var detail = await GetAsync(runId, scope, ct);
+        var s = detail.Steps.FirstOrDefault(x => x.Name == step) ?? throw SluiceException.NotFound($"step {Validation.Show(step)} not found in run {runId}");
+        if (stream is not ("stdout" or "stderr"))
+        {
+            throw SluiceException.Invalid("stream must be stdout or stderr");
+        }
+        var a = attempt ?? s.Attempt;
+        if (a < 1 || a > Math.Max(1, s.Attempt))
+        {
+            throw SluiceException.NotFound($"attempt {a} of step {step} not found");
+        }
+        return (s, Path.Combine(engine.Options.StepDirectory(runId, step, a), stream + ".log"));
+    }
+}

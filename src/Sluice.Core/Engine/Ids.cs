@@ -1,0 +1,26 @@
+using System.Security.Cryptography;
+
+namespace Sluice.Core.Engine;
+
+/// <summary>Run and operation ids: 12 characters, lowercase letters and digits, starting with a letter.</summary>
+public static class Ids
+{
+    private const string Letters = "abcdefghijklmnopqrstuvwxyz";
+    private const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+    public static string New(int length = 12)
+    {
+        Span<char> c = stackalloc char[length];
+        c[0] = Letters[RandomNumberGenerator.GetInt32(Letters.Length)];
+        for (var i = 1; i < length; i++)
+        {
+            c[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+        }
+        return new string(c);
+    }
+
+    /// <summary>A caller-chosen run id: 1-63 characters of [a-z0-9-], starting with a letter, not ending with '-'.</summary>
+    public static bool IsValidRunId(string id) =>
+        id.Length is >= 1 and <= 63 && id[0] is >= 'a' and <= 'z' && id[^1] != '-'
+        && id.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+}

@@ -1,0 +1,728 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Sluice.Core.Api;
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Execution;
+using Sluice.Core.Storage;
+
+namespace Sluice.Core.Engine;
+
+/// <summary>The one writer of one active run: every change to the run goes through its mailbox, in order.</summary>
+internal sealed class RunActor
+{
+    private readonly RunEngine engine;
+    private readonly Channel<Message> inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<string, StepRecord> steps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Active> active = new(StringComparer.Ordinal);
+    private readonly Action slotFreed;
+    private RunRecord run;
+    private Plan plan = null!;
+    private ITimer? wakeTimer;
+    private bool waitingForSlot;
+
+    /// <summary>The reason the run will fail once its active steps end; no new step starts while it is set.</summary>
+    private string? failure;
+
+    public RunActor(RunEngine engine, RunRecord run)
+    {
+        this.engine = engine;
+        this.run = run;
+        slotFreed = () => Post(new Kick());
+    }
+
+    public string RunId => run.Id;
+
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    public void Start(IReadOnlyList<StepRecord> stored, bool resume)
+    {
+        foreach (var s in stored)
+        {
+            steps[s.Name] = s;
+        }
+        Completion = Task.Run(() => LoopAsync(resume));
+    }
+
+    public bool Post(Message m) => inbox.Writer.TryWrite(m);
+
+    public Task<StopAnswer> EnqueueStop(StopRunRequest request)
+    {
+        var reply = new TaskCompletionSource<StopAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Post(new StopMessage(request, reply)))
+        {
+            reply.SetException(new ActorGoneException());
+        }
+        return reply.Task;
+    }
+
+    private async Task LoopAsync(bool resume)
+    {
+        var ct = engine.ShutdownToken;
+        try
+        {
+            plan = await engine.PlanForAsync(run, ct);
+            if (resume)
+            {
+                await ResumeAsync(ct);
+            }
+            await ScheduleAsync(ct);
+            while (!run.State.IsTerminal() && await inbox.Reader.WaitToReadAsync(ct))
+            {
+                while (!run.State.IsTerminal() && inbox.Reader.TryRead(out var m))
+                {
+                    await HandleAsync(m, ct);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Node shutdown: leave the processes running; the run resumes on the next start.
+        }
+        catch (Exception e)
+        {
+            engine.Log.ActorCrashed(run.Id, e);
+        }
+        finally
+        {
+            inbox.Writer.TryComplete();
+            wakeTimer?.Dispose();
+            engine.Slots.Forget(slotFreed);
+            foreach (var a in active.Values)
+            {
+                a.Timer?.Dispose();
+                await a.Execution.DisposeAsync();
+                if (a.HoldsSlot)
+                {
+                    engine.Slots.Release();
+                }
+            }
+            active.Clear();
+            // Answer anything still waiting in the mailbox: the run is terminal (or the node is going down).
+            while (inbox.Reader.TryRead(out var m))
+            {
+                if (m is StopMessage s)
+                {
+                    s.Reply.TrySetException(new ActorGoneException());
+                }
+            }
+            engine.Retire(this);
+        }
+    }
+
+    private async Task HandleAsync(Message m, CancellationToken ct)
+    {
+        switch (m)
+        {
+            case StopMessage s:
+                try
+                {
+                    s.Reply.TrySetResult(await StopAsync(s.Request, ct));
+                }
+                catch (Exception e)
+                {
+                    s.Reply.TrySetException(e);
+                    if (e is ConcurrencyException)
+                    {
+                        throw;
+                    }
+                }
+                break;
+            case StepDone d:
+                await OnStepDoneAsync(d, ct);
+                break;
+            case StepTimedOut t:
+                if (active.TryGetValue(t.Step, out var a) && a.Attempt == t.Attempt && !a.TimedOut)
+                {
+                    a.TimedOut = true;
+                    a.Execution.RequestStop(GraceFor(t.Step));
+                }
+                return;
+            case Kick:
+                break;
+        }
+        await ScheduleAsync(ct);
+    }
+
+    // ---- stop ----
+
+    private async Task<StopAnswer> StopAsync(StopRunRequest req, CancellationToken ct)
+    {
+        switch (run.State)
+        {
+            case RunState.Stopping:
+                return new StopAnswer(run, Replayed: false);
+            case var s when s.IsTerminal():
+                throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is {s} and cannot be stopped");
+        }
+        var now = engine.Time.GetUtcNow();
+        var stop = new StopInfo { At = now, Reason = req.Reason, Caller = req.Caller, Grace = req.Grace };
+        var tx = new Tx(this, now);
+        tx.Run(RunTrigger.Stop, r => r with { Stop = stop }, req.Reason is null ? "stop requested" : $"stop requested: {req.Reason}", req.Caller,
+            new JsonObject { ["grace"] = req.Grace?.TotalSeconds });
+        foreach (var s in steps.Values.ToList())
+        {
+            if (s.State == StepState.Pending)
+            {
+                // A step waiting for a retry has run before: it ends Stopped; one that never began ends NotStarted.
+                tx.Step(s.Name, s.Attempt > 0 ? StepTrigger.Stop : StepTrigger.Cancel, x => x with { EndedAt = now, NotBefore = null }, "run stopped");
+            }
+            else if (s.State.IsActive() && s.State != StepState.Stopping)
+            {
+                tx.Step(s.Name, StepTrigger.Stop, null, "stopping");
+            }
+        }
+        DrainIfIdle(tx);
+        var idem = req.IdempotencyToken is null ? null : engine.RememberStop(req, tx.RunAfter);
+        await tx.CommitAsync(ct, idem);
+        // Durable first, then signal: the stop survives a crash from here on.
+        foreach (var (name, a) in active)
+        {
+            a.Execution.RequestStop(GraceFor(name));
+        }
+        if (waitingForSlot)
+        {
+            engine.Slots.Forget(slotFreed);
+            waitingForSlot = false;
+        }
+        return new StopAnswer(run, Replayed: false);
+    }
+
+    private TimeSpan GraceFor(string step) =>
+        run.Stop?.Grace ?? plan.Find(step)?.StopGracePeriod ?? engine.Options.DefaultStopGracePeriod;
+
+    // ---- completion of a step attempt ----
+
+    private async Task OnStepDoneAsync(StepDone d, CancellationToken ct)
+    {
+        if (!active.TryGetValue(d.Step, out var a) || a.Attempt != d.Attempt)
+        {
+            return;
+        }
+        active.Remove(d.Step);
+        a.Timer?.Dispose();
+        await a.Execution.DisposeAsync();
+        if (a.HoldsSlot)
+        {
+            engine.Slots.Release();
+        }
+        var now = engine.Time.GetUtcNow();
+        var s = steps[d.Step];
+        var o = d.Outcome;
+        if (a.TimedOut && o.Kind != OutcomeKind.Succeeded)
+        {
+            var limit = plan.Find(d.Step)?.Timeout;
+            o = StepOutcome.Failure($"timed out after {TimeText.Format(limit ?? TimeSpan.Zero)}");
+        }
+        var tx = new Tx(this, now);
+        switch (o.Kind)
+        {
+            case OutcomeKind.Succeeded:
+                tx.Step(d.Step, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = o.Outputs, ExitCode = o.ExitCode, Reason = null },
+                    "succeeded");
+                break;
+            case OutcomeKind.Stopped:
+                tx.Step(d.Step, s.State == StepState.Stopping ? StepTrigger.Stopped : StepTrigger.Fail,
+                    x => x with { EndedAt = now, ExitCode = o.ExitCode, Reason = o.Reason ?? "stopped" }, o.Reason ?? "stopped");
+                if (s.State != StepState.Stopping)
+                {
+                    failure ??= $"step {d.Step} was stopped unexpectedly";
+                }
+                break;
+            default:
+                var policy = plan.Find(d.Step)?.Retry;
+                if (run.State == RunState.Running && failure is null && policy is not null && s.Attempt <= policy.Count)
+                {
+                    var wait = policy.DelayBefore(s.Attempt + 1);
+                    tx.Step(d.Step, StepTrigger.Retry, x => x with { NotBefore = now + wait, Reason = o.Reason, ExitCode = o.ExitCode },
+                        $"attempt {s.Attempt} failed: {o.Reason}; retrying in {TimeText.Format(wait)}", kind: "step-retry");
+                }
+                else
+                {
+                    tx.Step(d.Step, StepTrigger.Fail, x => x with { EndedAt = now, Reason = o.Reason, ExitCode = o.ExitCode }, o.Reason);
+                    // During a stop only an uninterruptible step that ran out of time fails; that fails the run (SageMaker seed).
+                    failure ??= $"step {d.Step} failed: {o.Reason}";
+                }
+                break;
+        }
+        FinishIfDone(tx);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>A stopping run with nothing active left becomes Stopped (or Failed, when a step failed during the stop).</summary>
+    private void DrainIfIdle(Tx tx)
+    {
+        if (tx.RunAfter.State != RunState.Stopping || tx.AnyActive())
+        {
+            return;
+        }
+        var now = tx.Now;
+        if (failure is not null)
+        {
+            tx.Run(RunTrigger.Fail, r => r with { EndedAt = now, Error = failure }, failure);
+        }
+        else
+        {
+            tx.Run(RunTrigger.Drained, r => r with { EndedAt = now }, "stopped");
+        }
+    }
+
+    private void FinishIfDone(Tx tx)
+    {
+        if (tx.RunAfter.State == RunState.Stopping)
+        {
+            DrainIfIdle(tx);
+            return;
+        }
+        if (tx.RunAfter.State.IsTerminal() || tx.AnyActive())
+        {
+            return;
+        }
+        var now = tx.Now;
+        if (failure is not null)
+        {
+            foreach (var s in tx.StepsAfter().Where(s => s.State == StepState.Pending).ToList())
+            {
+                tx.Step(s.Name, s.Attempt > 0 ? StepTrigger.Stop : StepTrigger.Cancel, x => x with { EndedAt = now, NotBefore = null }, "run failed");
+            }
+            tx.Run(RunTrigger.Fail, r => r with { EndedAt = now, Error = failure }, failure);
+        }
+        else if (tx.StepsAfter().All(s => s.State.IsTerminal()))
+        {
+            tx.Run(tx.RunAfter.State == RunState.Queued ? RunTrigger.Begin : null, null, null);
+            tx.Run(RunTrigger.Succeed, r => r with { EndedAt = now }, "succeeded");
+        }
+    }
+
+    // ---- scheduling ----
+
+    private async Task ScheduleAsync(CancellationToken ct)
+    {
+        // Loop because inline steps (conditions, skips) make further steps ready.
+        for (var progressed = true; progressed && !run.State.IsTerminal();)
+        {
+            progressed = false;
+            if (run.State is not (RunState.Queued or RunState.Running))
+            {
+                return;
+            }
+            var now = engine.Time.GetUtcNow();
+            var tx = new Tx(this, now);
+            DateTimeOffset? nextWake = null;
+            var toStart = new List<StepPlan>();
+            var runningHere = active.Count;
+            foreach (var sp in plan.Steps)
+            {
+                var s = tx.StepAfter(sp.Name);
+                if (s.State != StepState.Pending || failure is not null)
+                {
+                    continue;
+                }
+                var ready = true;
+                var skip = false;
+                foreach (var dep in sp.DependsOn)
+                {
+                    var ds = tx.StepAfter(dep).State;
+                    if (!ds.IsTerminal())
+                    {
+                        ready = false;
+                        break;
+                    }
+                    if (ds is StepState.Skipped or StepState.NotStarted)
+                    {
+                        skip = true;
+                    }
+                }
+                if (!ready)
+                {
+                    continue;
+                }
+                if (!skip && sp.Guard is { } g)
+                {
+                    var taken = tx.StepAfter(g.ConditionStep).Outputs?["result"]?.GetValue<bool>();
+                    skip = taken != g.Branch;
+                }
+                if (skip)
+                {
+                    tx.Step(sp.Name, StepTrigger.Skip, x => x with { EndedAt = now }, "skipped");
+                    progressed = true;
+                    continue;
+                }
+                if (s.NotBefore is { } nb && nb > now)
+                {
+                    nextWake = nextWake is null || nb < nextWake ? nb : nextWake;
+                    continue;
+                }
+                switch (sp)
+                {
+                    case ConditionStepPlan c:
+                        RunCondition(tx, c, s);
+                        progressed = true;
+                        break;
+                    case FailStepPlan f:
+                        RunFail(tx, f, s);
+                        progressed = true;
+                        break;
+                    default:
+                        if (plan.MaxParallelSteps is { } max && runningHere + toStart.Count >= max)
+                        {
+                            continue;
+                        }
+                        toStart.Add(sp);
+                        break;
+                }
+            }
+            SetWake(nextWake);
+            FinishIfDone(tx);
+            if (tx.HasChanges)
+            {
+                await tx.CommitAsync(ct);
+            }
+            foreach (var sp in toStart)
+            {
+                if (failure is not null || run.State is not (RunState.Queued or RunState.Running))
+                {
+                    break;
+                }
+                if (!engine.Slots.TryAcquire(slotFreed))
+                {
+                    waitingForSlot = true;
+                    break;
+                }
+                waitingForSlot = false;
+                await StartStepAsync(sp, ct);
+                progressed = true;
+            }
+        }
+    }
+
+    private void SetWake(DateTimeOffset? at)
+    {
+        wakeTimer?.Dispose();
+        wakeTimer = null;
+        if (at is { } t)
+        {
+            var due = t - engine.Time.GetUtcNow();
+            wakeTimer = engine.Time.CreateTimer(_ => Post(new Kick()), null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void RunCondition(Tx tx, ConditionStepPlan c, StepRecord s)
+    {
+        var now = tx.Now;
+        var attempt = s.Attempt + 1;
+        tx.Begin(now);
+        tx.Step(c.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+        try
+        {
+            var result = c.Condition.EvaluateBool(new Resolver(this, tx, attempt));
+            tx.Step(c.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = new JsonObject { ["result"] = result } },
+                result ? "condition true" : "condition false");
+        }
+        catch (SluiceException e)
+        {
+            tx.Step(c.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
+            failure ??= $"step {c.Name} failed: {e.Message}";
+        }
+    }
+
+    private void RunFail(Tx tx, FailStepPlan f, StepRecord s)
+    {
+        var now = tx.Now;
+        var attempt = s.Attempt + 1;
+        tx.Begin(now);
+        tx.Step(f.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+        string message;
+        try
+        {
+            message = f.Message.Render(new Resolver(this, tx, attempt));
+        }
+        catch (SluiceException e)
+        {
+            message = $"{f.Message.Source} ({e.Message})";
+        }
+        tx.Step(f.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = message }, message);
+        failure ??= message;
+    }
+
+    private async Task StartStepAsync(StepPlan sp, CancellationToken ct)
+    {
+        var now = engine.Time.GetUtcNow();
+        var s = steps[sp.Name];
+        var attempt = s.Attempt + 1;
+        var tx = new Tx(this, now);
+        JsonObject inputs;
+        try
+        {
+            inputs = ResolveInputs(sp, new Resolver(this, tx, attempt));
+        }
+        catch (SluiceException e)
+        {
+            engine.Slots.Release();
+            tx.Begin(now);
+            tx.Step(sp.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+            tx.Step(sp.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
+            failure ??= $"step {sp.Name} failed: {e.Message}";
+            FinishIfDone(tx);
+            await tx.CommitAsync(ct);
+            return;
+        }
+        tx.Begin(now);
+        tx.Step(sp.Name, StepTrigger.Start, x => x with
+        {
+            Attempt = attempt, StartedAt = now, EndedAt = null, NotBefore = null, Inputs = inputs, Reason = null, ExitCode = null, Process = null,
+            Outputs = null,
+        }, attempt > 1 ? $"attempt {attempt}" : null);
+        // Durable before the process exists: after a crash, the attempt is known and is never started twice.
+        await tx.CommitAsync(ct);
+
+        var start = new StepStart
+        {
+            RunId = run.Id, StepName = sp.Name, Attempt = attempt, Directory = engine.Options.StepDirectory(run.Id, sp.Name, attempt),
+            Plan = sp, Inputs = inputs,
+        };
+        IStepExecution execution;
+        try
+        {
+            execution = await engine.ExecutorFor(sp.Kind).StartAsync(start, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            active[sp.Name] = new Active(new FailedExecution(e.Message), attempt, HoldsSlot: true);
+            Post(new StepDone(sp.Name, attempt, StepOutcome.Failure($"could not start: {e.Message}")));
+            return;
+        }
+        var tx2 = new Tx(this, engine.Time.GetUtcNow());
+        tx2.Step(sp.Name, StepTrigger.Started, x => x with { Process = execution.Process }, null);
+        await tx2.CommitAsync(ct);
+        Watch(sp, attempt, execution, holdsSlot: true);
+    }
+
+    private void Watch(StepPlan sp, int attempt, IStepExecution execution, bool holdsSlot)
+    {
+        var a = new Active(execution, attempt, holdsSlot);
+        active[sp.Name] = a;
+        if (sp.Timeout is { } limit && run.State == RunState.Running)
+        {
+            var started = steps[sp.Name].StartedAt ?? engine.Time.GetUtcNow();
+            var due = started + limit - engine.Time.GetUtcNow();
+            a.Timer = engine.Time.CreateTimer(_ => Post(new StepTimedOut(sp.Name, attempt)), null,
+                due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        }
+        execution.Completion.ContinueWith(t => Post(new StepDone(sp.Name, attempt,
+                t.IsCompletedSuccessfully ? t.Result : StepOutcome.Failure($"executor error: {t.Exception?.GetBaseException().Message}"))),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private static JsonObject ResolveInputs(StepPlan sp, Resolver r)
+    {
+        switch (sp)
+        {
+            case ProcessStepPlan p:
+                var env = new JsonObject();
+                foreach (var (k, v) in p.Env)
+                {
+                    env[k] = v.Render(r);
+                }
+                return new JsonObject
+                {
+                    ["command"] = p.Command.Render(r),
+                    ["args"] = new JsonArray([.. p.Args.Select(a => (JsonNode?)JsonValue.Create(a.Render(r)))]),
+                    ["env"] = env,
+                    ["workingDir"] = p.WorkingDir?.Render(r),
+                };
+            default:
+                return [];
+        }
+    }
+
+    // ---- resume after a restart ----
+
+    private async Task ResumeAsync(CancellationToken ct)
+    {
+        foreach (var s in steps.Values.Where(s => s.State.IsActive()).ToList())
+        {
+            var sp = plan.Find(s.Name);
+            if (sp is null || !engine.HasExecutor(sp.Kind))
+            {
+                continue;
+            }
+            var start = new StepStart
+            {
+                RunId = run.Id, StepName = s.Name, Attempt = s.Attempt, Directory = engine.Options.StepDirectory(run.Id, s.Name, s.Attempt),
+                Plan = sp, Inputs = s.Inputs ?? [],
+            };
+            var execution = await engine.ExecutorFor(sp.Kind).AdoptAsync(start, s, ct);
+            // Re-adopted steps count against the slots like any other; the limit may be exceeded briefly after a restart.
+            var holds = engine.Slots.TryAcquire();
+            if (s.State == StepState.Starting)
+            {
+                var tx = new Tx(this, engine.Time.GetUtcNow());
+                tx.Step(s.Name, StepTrigger.Started, x => x with { Process = execution.Process }, "re-adopted after restart");
+                await tx.CommitAsync(ct);
+            }
+            Watch(sp, s.Attempt, execution, holds);
+            if (run.State == RunState.Stopping)
+            {
+                // An accepted stop is carried out after a crash.
+                execution.RequestStop(GraceFor(s.Name));
+            }
+        }
+        if (run.State == RunState.Stopping)
+        {
+            var tx = new Tx(this, engine.Time.GetUtcNow());
+            foreach (var s in steps.Values.Where(s => s.State == StepState.Pending).ToList())
+            {
+                tx.Step(s.Name, s.Attempt > 0 ? StepTrigger.Stop : StepTrigger.Cancel, x => x with { EndedAt = tx.Now }, "run stopped");
+            }
+            foreach (var s in steps.Values.Where(s => s.State is StepState.Starting or StepState.Running).ToList())
+            {
+                tx.Step(s.Name, StepTrigger.Stop, null, "stopping");
+            }
+            DrainIfIdle(tx);
+            if (tx.HasChanges)
+            {
+                await tx.CommitAsync(ct);
+            }
+        }
+        // A failure that was recorded before the crash still blocks new steps.
+        failure ??= steps.Values.FirstOrDefault(s => s.State == StepState.Failed) is { } f ? $"step {f.Name} failed: {f.Reason}" : null;
+    }
+
+    // ---- value resolution ----
+
+    private sealed class Resolver(RunActor actor, Tx tx, int attempt) : IValueResolver
+    {
+        public JsonNode? Resolve(Reference reference) => reference switch
+        {
+            ParamRef p => actor.run.Parameters.TryGetPropertyValue(p.Name, out var v)
+                ? v?.DeepClone()
+                : throw SluiceException.Invalid($"parameter '{p.Name}' has no value"),
+            StepOutputRef o => tx.StepAfter(o.StepName) is { State: StepState.Succeeded, Outputs: { } outs } && outs.TryGetPropertyValue(o.Output, out var ov)
+                ? ov?.DeepClone()
+                : throw SluiceException.Invalid($"output '{o.Output}' of step '{o.StepName}' is not available"),
+            RunRef { Field: "id" } => actor.run.Id,
+            RunRef { Field: "pipeline" } => actor.run.PipelineName,
+            RunRef { Field: "attempt" } => attempt,
+            _ => throw SluiceException.Invalid($"unknown reference {reference}"),
+        };
+    }
+
+    // ---- one transaction ----
+
+    /// <summary>Changes made while handling one message, committed together with their events.</summary>
+    private sealed class Tx(RunActor actor, DateTimeOffset now)
+    {
+        private readonly Dictionary<string, StepRecord> changed = new(StringComparer.Ordinal);
+        private readonly List<RunEvent> events = [];
+        private RunRecord? runAfter;
+
+        public DateTimeOffset Now => now;
+
+        public RunRecord RunAfter => runAfter ?? actor.run;
+
+        public bool HasChanges => events.Count > 0 || runAfter is not null || changed.Count > 0;
+
+        public StepRecord StepAfter(string name) => changed.TryGetValue(name, out var s) ? s : actor.steps[name];
+
+        public IEnumerable<StepRecord> StepsAfter() => actor.steps.Keys.Select(StepAfter);
+
+        public bool AnyActive() => StepsAfter().Any(s => s.State.IsActive());
+
+        /// <summary>Queued -> Running when the first step begins.</summary>
+        public void Begin(DateTimeOffset at)
+        {
+            if (RunAfter.State == RunState.Queued)
+            {
+                Run(RunTrigger.Begin, r => r with { StartedAt = at }, null);
+            }
+        }
+
+        public void Run(RunTrigger? trigger, Func<RunRecord, RunRecord>? mutate, string? message, string? caller = null, JsonObject? data = null)
+        {
+            if (trigger is null)
+            {
+                return;
+            }
+            var before = RunAfter;
+            var to = Transitions.Next(before.State, trigger.Value);
+            var next = (mutate?.Invoke(before) ?? before) with { State = to };
+            runAfter = next;
+            events.Add(new RunEvent
+            {
+                RunId = before.Id, Kind = trigger == RunTrigger.Stop ? "stop-requested" : "run-state", From = before.State.ToString(),
+                To = to.ToString(), At = now, Message = message, Caller = caller, Data = data,
+            });
+        }
+
+        public void Step(string name, StepTrigger trigger, Func<StepRecord, StepRecord>? mutate, string? message, string kind = "step-state")
+        {
+            var before = StepAfter(name);
+            var to = Transitions.Next(before.State, trigger);
+            changed[name] = (mutate?.Invoke(before) ?? before) with { State = to };
+            events.Add(new RunEvent
+            {
+                RunId = before.RunId, Step = name, Kind = kind, From = before.State.ToString(), To = to.ToString(), At = now, Message = message,
+                Data = kind == "step-state" && to == StepState.Starting ? new JsonObject { ["attempt"] = changed[name].Attempt } : null,
+            });
+        }
+
+        public async Task CommitAsync(CancellationToken ct, IdempotencyRecord? idempotency = null)
+        {
+            var before = actor.run;
+            var next = RunAfter with { Version = before.Version + 1, UpdatedAt = now };
+            var stepChanges = changed.Values
+                .Select(s => new StepChange(s with { Version = actor.steps[s.Name].Version + 1 }, actor.steps[s.Name].Version))
+                .ToList();
+            var stored = await actor.engine.Store.CommitAsync(new RunChange
+            {
+                Run = next, ExpectedVersion = before.Version, Steps = stepChanges, Events = events, Idempotency = idempotency,
+            }, ct);
+            actor.run = next;
+            foreach (var sc in stepChanges)
+            {
+                actor.steps[sc.Step.Name] = sc.Step;
+            }
+            changed.Clear();
+            events.Clear();
+            runAfter = null;
+            actor.engine.Published(next, stored);
+        }
+    }
+
+    // ---- messages and bookkeeping ----
+
+    internal abstract record Message;
+
+    internal sealed record Kick : Message;
+
+    internal sealed record StopMessage(StopRunRequest Request, TaskCompletionSource<StopAnswer> Reply) : Message;
+
+    internal sealed record StepDone(string Step, int Attempt, StepOutcome Outcome) : Message;
+
+    internal sealed record StepTimedOut(string Step, int Attempt) : Message;
+
+    private sealed record Active(IStepExecution Execution, int Attempt, bool HoldsSlot)
+    {
+        public ITimer? Timer { get; set; }
+
+        public bool TimedOut { get; set; }
+    }
+
+    /// <summary>Stands in for an attempt that could not start, so that its failure flows like any other.</summary>
+    private sealed class FailedExecution(string reason) : IStepExecution
+    {
+        public ProcessHandle? Process => null;
+
+        public Task<StepOutcome> Completion { get; } = Task.FromResult(StepOutcome.Failure(reason));
+
+        public void RequestStop(TimeSpan grace)
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>The run's actor ended (the run became terminal, or the node is shutting down) before it took the message.</summary>
+internal sealed class ActorGoneException() : Exception("the run's writer is gone");

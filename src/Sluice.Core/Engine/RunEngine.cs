@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Sluice.Core.Api;
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Execution;
+using Sluice.Core.Storage;
+
+namespace Sluice.Core.Engine;
+
+/// <summary>Owns the active runs of this node: one actor (writer) per run, the slot pool, and resumption after a restart.</summary>
+public sealed partial class RunEngine : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, RunActor> actors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IStepExecutor> executors;
+    private readonly CancellationTokenSource shutdown = new();
+    private readonly Lock activation = new();
+    private readonly ILogger logger;
+
+    public RunEngine(IRunStore store, IPipelineStore pipelines, DefinitionCompilers compilers, IEnumerable<IStepExecutor> executors,
+        EngineOptions options, TimeProvider time, EventHub hub, ILogger<RunEngine>? logger = null)
+    {
+        options.Validate();
+        Store = store;
+        Pipelines = pipelines;
+        Compilers = compilers;
+        this.executors = executors.ToDictionary(e => e.Kind, StringComparer.Ordinal);
+        Options = options;
+        Time = time;
+        Hub = hub;
+        Slots = new SlotPool(options.Slots);
+        this.logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        Log = new EngineLog(this.logger);
+    }
+
+    public IRunStore Store { get; }
+
+    public IPipelineStore Pipelines { get; }
+
+    public DefinitionCompilers Compilers { get; }
+
+    public EngineOptions Options { get; }
+
+    public TimeProvider Time { get; }
+
+    public EventHub Hub { get; }
+
+    public SlotPool Slots { get; }
+
+    internal EngineLog Log { get; }
+
+    internal CancellationToken ShutdownToken => shutdown.Token;
+
+    /// <summary>Runs that have a writer on this node now.</summary>
+    public int ActiveRuns => actors.Count;
+
+    /// <summary>Resumes every run that was not terminal when the node last stopped.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        var ids = await Store.ListRunIdsInStatesAsync([RunState.Queued, RunState.Running, RunState.Stopping], ct);
+        foreach (var id in ids)
+        {
+            await EnsureActorAsync(id, ct);
+        }
+        Log.Resumed(ids.Count);
+    }
+
+    /// <summary>Gives a newly created run its writer.</summary>
+    public void Activate(RunRecord run, IReadOnlyList<StepRecord> steps)
+    {
+        lock (activation)
+        {
+            if (shutdown.IsCancellationRequested || actors.ContainsKey(run.Id))
+            {
+                return;
+            }
+            var actor = new RunActor(this, run);
+            actors[run.Id] = actor;
+            actor.Start(steps, resume: false);
+        }
+    }
+
+    /// <summary>Stops a run through its writer. Terminal runs are a <see cref="ErrorKind.FailedPrecondition"/>.</summary>
+    public async Task<StopAnswer> StopAsync(StopRunRequest request, CancellationToken ct)
+    {
+        for (var tries = 0; tries < 3; tries++)
+        {
+            var actor = await EnsureActorAsync(request.RunId, ct);
+            if (actor is null)
+            {
+                break;
+            }
+            try
+            {
+                return await actor.EnqueueStop(request).WaitAsync(ct);
+            }
+            catch (ActorGoneException)
+            {
+                // The run just became terminal (or the node is going down): look again.
+            }
+        }
+        var run = await Store.GetRunAsync(request.RunId, ct) ?? throw SluiceException.NotFound($"run {request.RunId} not found");
+        if (run.State.IsTerminal())
+        {
+            throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is {run.State} and cannot be stopped");
+        }
+        throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+    }
+
+    /// <summary>Waits until no run has a writer on this node (tests and benchmarks).</summary>
+    public async Task WhenIdleAsync(CancellationToken ct)
+    {
+        while (!actors.IsEmpty)
+        {
+            await Task.WhenAll(actors.Values.Select(a => a.Completion)).WaitAsync(ct);
+        }
+    }
+
+    private async Task<RunActor?> EnsureActorAsync(string runId, CancellationToken ct)
+    {
+        if (actors.TryGetValue(runId, out var existing))
+        {
+            return existing;
+        }
+        var run = await Store.GetRunAsync(runId, ct);
+        if (run is null || run.State.IsTerminal() || shutdown.IsCancellationRequested)
+        {
+            return null;
+        }
+        var steps = await Store.GetStepsAsync(runId, ct);
+        lock (activation)
+        {
+            if (actors.TryGetValue(runId, out existing))
+            {
+                return existing;
+            }
+            var actor = new RunActor(this, run);
+            actors[runId] = actor;
+            actor.Start(steps, resume: true);
+            return actor;
+        }
+    }
+
+    internal void Retire(RunActor actor) => actors.TryRemove(new KeyValuePair<string, RunActor>(actor.RunId, actor));
+
+    internal async Task<Plan> PlanForAsync(RunRecord run, CancellationToken ct)
+    {
+        var v = await Pipelines.GetVersionAsync(run.PipelineId, run.PipelineVersion, ct)
+            ?? throw new SluiceException(ErrorKind.FailedPrecondition, $"version {run.PipelineVersion} of pipeline {run.PipelineName} is gone");
+        return Compilers.PlanOf(run.PipelineId, run.PipelineVersion, v.Source, v.Format);
+    }
+
+    internal bool HasExecutor(string kind) => executors.ContainsKey(kind);
+
+    internal IStepExecutor ExecutorFor(string kind) =>
+        executors.TryGetValue(kind, out var e) ? e : throw new SluiceException(ErrorKind.FailedPrecondition, $"no executor for steps of kind '{kind}'");
+
+    internal void Published(RunRecord run, IReadOnlyList<RunEvent> events) => Hub.Publish(events);
+
+    /// <summary>The idempotency record that makes a replay of this stop return the same answer.</summary>
+    internal IdempotencyRecord RememberStop(StopRunRequest req, RunRecord answered) => new()
+    {
+        Scope = StopScope(answered.Scope),
+        Token = req.IdempotencyToken!,
+        RequestHash = StopHash(req),
+        Response = JsonSerializer.Serialize(new JsonObject { ["runId"] = answered.Id, ["state"] = answered.State.ToString() }),
+        CreatedAt = Time.GetUtcNow(),
+    };
+
+    internal static string StopScope(Scope s) => $"stop:{s.Tenant}";
+
+    internal static string StopHash(StopRunRequest r) =>
+        Hash($"{r.RunId}\n{r.Reason}\n{r.Grace?.Ticks}");
+
+    internal static string Hash(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>Node shutdown: stop writing, leave every step process running for the next start to re-adopt.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (activation)
+        {
+            shutdown.Cancel();
+        }
+        try
+        {
+            await Task.WhenAll(actors.Values.Select(a => a.Completion)).WaitAsync(TimeSpan.FromSeconds(30), Time);
+        }
+        catch (TimeoutException)
+        {
+            Log.ShutdownSlow(actors.Count);
+        }
+        shutdown.Dispose();
+    }
+
+    internal sealed partial class EngineLog(ILogger logger)
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "run {RunId}: writer crashed; the run resumes on the next start")]
+        private static partial void Crashed(ILogger logger, string runId, Exception e);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "resumed {Count} unfinished runs")]
+        private static partial void ResumedRuns(ILogger logger, int count);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} run writers did not finish within the shutdown deadline")]
+        private static partial void Slow(ILogger logger, int count);
+
+        public void ActorCrashed(string runId, Exception e) => Crashed(logger, runId, e);
+
+        public void Resumed(int count) => ResumedRuns(logger, count);
+
+        public void ShutdownSlow(int count) => Slow(logger, count);
+    }
+}

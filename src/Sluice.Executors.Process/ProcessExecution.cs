@@ -1,0 +1,373 @@
+using System.Diagnostics;
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Execution;
+
+namespace Sluice.Executors.Process;
+
+/// <summary>One attempt of a process step: its supervisor is the leader of its own process group (pgid = pid).
+/// The leader's end is learnt from its pidfd; the attempt ends once no live process of the group remains.</summary>
+internal sealed class ProcessExecution : IStepExecution
+{
+    private static readonly TimeSpan MinPoll = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How often the group is looked at again even though no member's end was signalled.</summary>
+    private static readonly TimeSpan SafetyPoll = TimeSpan.FromSeconds(1);
+
+    public const string NoExitStatus = "the step's process ended without recording an exit status (killed by a signal?)";
+
+    private readonly Lock gate = new();
+    private readonly TimeProvider time;
+    private readonly string directory;
+    private readonly IReadOnlyList<OutputSpec> outputs;
+    private readonly int pgid;
+    private readonly string noExitReason;
+    private readonly TaskCompletionSource<string?> leaderExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<StepOutcome> outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private int pidfd = -1;
+    private long watchId;
+    private bool stopRequested;
+    private bool stoppedBeforeExit;
+    private bool killSent;
+    private bool leaderGone;
+    private bool groupGone;
+    private bool disposed;
+    private DateTimeOffset killAt;
+
+    /// <summary>When SIGKILL, and the latest signal of any kind, was sent to the group (Stopwatch timestamps).</summary>
+    private long killTimestamp;
+
+    private long signalTimestamp;
+    private ITimer? graceTimer;
+
+    private TaskCompletionSource poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Watches a live leader. Takes ownership of <paramref name="leaderPidfd"/>.</summary>
+    public ProcessExecution(TimeProvider time, string directory, IReadOnlyList<OutputSpec> outputs, ProcessHandle handle, int leaderPidfd)
+    {
+        this.time = time;
+        this.directory = directory;
+        this.outputs = outputs;
+        pgid = handle.Pid;
+        Process = handle;
+        noExitReason = NoExitStatus;
+        pidfd = leaderPidfd;
+        lock (gate)
+        {
+            // The callback may run on the watcher thread before Add returns; the lock makes it wait for watchId.
+            watchId = PidfdWatcher.Shared.Add(leaderPidfd, OnLeaderExited);
+        }
+        _ = RunAsync();
+    }
+
+    /// <summary>An adopted attempt whose leader is already gone; <paramref name="killLeftovers"/> when the group's
+    /// remaining members are known to be this attempt's.</summary>
+    public ProcessExecution(TimeProvider time, string directory, IReadOnlyList<OutputSpec> outputs, ProcessHandle? handle, int pgid,
+        bool killLeftovers, string noExitReason = StepFiles.LostReason)
+    {
+        this.time = time;
+        this.directory = directory;
+        this.outputs = outputs;
+        this.pgid = pgid;
+        Process = handle;
+        this.noExitReason = noExitReason;
+        leaderGone = true;
+        if (killLeftovers)
+        {
+            killSent = true;
+            Native.kill(-pgid, Native.SIGKILL);
+            killTimestamp = signalTimestamp = Stopwatch.GetTimestamp();
+        }
+        else
+        {
+            groupGone = true;
+        }
+        leaderExited.SetResult(null);
+        _ = RunAsync();
+    }
+
+    public ProcessHandle? Process { get; }
+
+    public Task<StepOutcome> Completion => outcome.Task;
+
+    public void RequestStop(TimeSpan grace)
+    {
+        if (grace < TimeSpan.Zero)
+        {
+            grace = TimeSpan.Zero;
+        }
+        lock (gate)
+        {
+            if (disposed || groupGone || outcome.Task.IsCompleted)
+            {
+                return;
+            }
+            if (killSent)
+            {
+                // Already being killed (a grace ran out, or the step ended on its own): nothing to shorten.
+                stopRequested = true;
+                return;
+            }
+            var at = time.GetUtcNow() + grace;
+            if (stopRequested && at >= killAt)
+            {
+                return;
+            }
+            var first = !stopRequested;
+            stopRequested = true;
+            killAt = at;
+            if (grace == TimeSpan.Zero)
+            {
+                graceTimer?.Dispose();
+                graceTimer = null;
+                killSent = true;
+                SignalLocked(Native.SIGKILL);
+                return;
+            }
+            if (first)
+            {
+                SignalLocked(Native.SIGTERM);
+            }
+            if (graceTimer is null)
+            {
+                graceTimer = time.CreateTimer(static s => ((ProcessExecution)s!).OnGraceElapsed(), this, grace, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                graceTimer.Change(grace, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>Stops watching; the processes are left running so that the next server can adopt them.
+    /// <see cref="Completion"/> stays pending unless it had already completed: the attempt has not ended.</summary>
+    public ValueTask DisposeAsync()
+    {
+        TaskCompletionSource toPoke;
+        lock (gate)
+        {
+            if (disposed)
+            {
+                return ValueTask.CompletedTask;
+            }
+            disposed = true;
+            graceTimer?.Dispose();
+            graceTimer = null;
+            if (pidfd >= 0 && PidfdWatcher.Shared.Remove(watchId, pidfd))
+            {
+                Native.close(pidfd);
+                pidfd = -1;
+            }
+            // Otherwise the watcher is calling OnLeaderExited, which closes the pidfd when it sees disposed.
+            toPoke = poke;
+        }
+        toPoke.TrySetResult();
+        return ValueTask.CompletedTask;
+    }
+
+    private void OnGraceElapsed()
+    {
+        lock (gate)
+        {
+            if (disposed || groupGone || killSent)
+            {
+                return;
+            }
+            killSent = true;
+            SignalLocked(Native.SIGKILL);
+        }
+    }
+
+    /// <summary>Runs on the watcher thread when the leader has ended.</summary>
+    private void OnLeaderExited()
+    {
+        string? death;
+        lock (gate)
+        {
+            if (disposed)
+            {
+                ClosePidfdLocked();
+                return;
+            }
+            stoppedBeforeExit = stopRequested;
+            if (!stopRequested && !killSent)
+            {
+                // The step is over: background children must not outlive it. Our own leader is still an unreaped
+                // zombie here, which keeps its pid (the group id) from being reused while this signal is sent.
+                killSent = true;
+                SignalLocked(Native.SIGKILL);
+            }
+            death = ReapLocked();
+            ClosePidfdLocked();
+            leaderGone = true;
+        }
+        leaderExited.TrySetResult(death);
+    }
+
+    /// <summary>Reaps the leader if it is our child (started by this server), and says how it died if by a signal.
+    /// An adopted leader is not our child (ECHILD): its parent or pid 1 reaps it.</summary>
+    private string? ReapLocked() => TryReap(pidfd);
+
+    /// <summary>Reaps the process behind <paramref name="pidfd"/> if it is our child and has ended; says how it died if
+    /// by a signal.</summary>
+    internal static unsafe string? TryReap(int pidfd)
+    {
+        var info = stackalloc byte[Native.SigInfoSize];
+        new Span<byte>(info, Native.SigInfoSize).Clear();
+        while (Native.waitid(Native.P_PIDFD, pidfd, info, Native.WEXITED | Native.WNOHANG) != 0)
+        {
+            if (Native.LastError != Native.EINTR)
+            {
+                return null;
+            }
+        }
+        var code = *(int*)(info + 8);
+        var status = *(int*)(info + 24);
+        var pid = *(int*)(info + 16);
+        if (pid == 0 || code == Native.CLD_EXITED)
+        {
+            return null;
+        }
+        return $"the step's supervisor was killed by signal {status} and recorded no exit status";
+    }
+
+    private void ClosePidfdLocked()
+    {
+        if (pidfd >= 0)
+        {
+            Native.close(pidfd);
+            pidfd = -1;
+        }
+    }
+
+    private unsafe void SignalLocked(int sig)
+    {
+        if (groupGone)
+        {
+            return;
+        }
+        if (pidfd >= 0 && !leaderGone)
+        {
+            // The leader through its pidfd: exact even if it were not yet a group leader, and immune to pid reuse.
+            Native.pidfd_send_signal(pidfd, sig, null, 0);
+        }
+        Native.kill(-pgid, sig);
+        signalTimestamp = Stopwatch.GetTimestamp();
+        if (sig == Native.SIGKILL)
+        {
+            killTimestamp = signalTimestamp;
+        }
+        poke.TrySetResult();
+    }
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            var death = await leaderExited.Task.ConfigureAwait(false);
+            if (!await WaitGroupGoneAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+            bool stopped;
+            lock (gate)
+            {
+                stopped = stoppedBeforeExit;
+            }
+            outcome.TrySetResult(stopped ? StepOutcome.Stopped() : StepFiles.ReadOutcome(directory, outputs, death ?? noExitReason));
+        }
+        catch (Exception e)
+        {
+            outcome.TrySetException(e);
+        }
+    }
+
+    /// <summary>Waits until no live process of the group remains; false if the execution was disposed first.
+    /// kill(-pgid, 0) answers at once when the group is empty; it also counts zombies, which a slow pid 1 may leave
+    /// for seconds, so otherwise a /proc scan (shared with other executions) finds the live members and their pidfds
+    /// say when they end. Nothing is polled, except as a safety net.</summary>
+    private async Task<bool> WaitGroupGoneAsync()
+    {
+        var pollDelay = MinPoll;
+        long resumedAt = 0;
+        while (true)
+        {
+            Task wake;
+            bool killed;
+            long killedAt;
+            long signalledAt;
+            lock (gate)
+            {
+                if (disposed)
+                {
+                    return false;
+                }
+                if (groupGone)
+                {
+                    // Set up front for an adopted group that is not (or no longer) ours: never look at it.
+                    return true;
+                }
+                if (poke.Task.IsCompleted)
+                {
+                    poke = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+                wake = poke.Task;
+                killed = killSent;
+                killedAt = killTimestamp;
+                signalledAt = signalTimestamp;
+            }
+            if (Native.kill(-pgid, 0) != 0 && Native.LastError == Native.ESRCH)
+            {
+                return MarkGroupGone();
+            }
+            // After SIGKILL the group is closed (nothing can join it), so any scan begun after the kill shows every member
+            // there will ever be. Before it, members may fork: a scan must have begun after the last signal and after
+            // the members we last waited for ended (their children, if any, are then in it). Executions signalled
+            // together share one scan.
+            var snapshot = await ProcScanner.ScanAsync(killed ? killedAt : Math.Max(signalledAt, resumedAt)).ConfigureAwait(false);
+            var live = snapshot.ByGroup[pgid].Where(m => m.Alive).ToList();
+            if (live.Count == 0)
+            {
+                return MarkGroupGone();
+            }
+            using var exits = new ExitSet(live, out var unwatchable);
+            using var cancelTimer = new CancellationTokenSource();
+            var timer = Task.Delay(unwatchable ? pollDelay : SafetyPoll, time, cancelTimer.Token);
+            pollDelay = pollDelay * 2 < MaxPoll ? pollDelay * 2 : MaxPoll;
+            await Task.WhenAny(exits.AllGone, wake, timer).ConfigureAwait(false);
+            resumedAt = Stopwatch.GetTimestamp();
+            await cancelTimer.CancelAsync().ConfigureAwait(false);
+            if (killed && exits.AllGone.IsCompleted && !unwatchable)
+            {
+                return MarkGroupGone();
+            }
+        }
+    }
+
+    private bool MarkGroupGone()
+    {
+        lock (gate)
+        {
+            groupGone = true;
+            graceTimer?.Dispose();
+            graceTimer = null;
+        }
+        return true;
+    }
+}
+
+/// <summary>An attempt that ended before any process existed (bad inputs, missing working directory, start failure).</summary>
+internal sealed class EndedExecution(StepOutcome outcome) : IStepExecution
+{
+    public ProcessHandle? Process => null;
+
+    public Task<StepOutcome> Completion { get; } = Task.FromResult(outcome);
+
+    public void RequestStop(TimeSpan grace)
+    {
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

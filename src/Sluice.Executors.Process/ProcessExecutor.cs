@@ -1,0 +1,269 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Execution;
+
+namespace Sluice.Executors.Process;
+
+/// <summary>Runs process steps as local processes, each in its own session and process group, supervised by a tiny
+/// shell that records pid and exit status in the attempt's directory so that the step survives a server crash.</summary>
+public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
+{
+    public string Kind => "process";
+
+    public Task<IStepExecution> StartAsync(StepStart start, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var dir = Path.GetFullPath(start.Directory);
+        var outputsDir = Path.Combine(dir, StepFiles.Outputs);
+        Directory.CreateDirectory(outputsDir);
+        // A status left by an earlier use of the directory must not be mistaken for this attempt's.
+        File.Delete(Path.Combine(dir, StepFiles.Exit));
+        File.Delete(Path.Combine(dir, StepFiles.Pid));
+
+        if (!TryReadInputs(start.Inputs, out var inputs, out var problem))
+        {
+            return Ended(StepOutcome.Failure($"invalid process step inputs: {problem}"));
+        }
+        var workingDir = dir;
+        if (inputs.WorkingDir is { } wd)
+        {
+            workingDir = Path.GetFullPath(wd, dir);
+            if (!Directory.Exists(workingDir))
+            {
+                return Ended(StepOutcome.Failure($"working directory {workingDir} does not exist"));
+            }
+        }
+
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            env[(string)e.Key] = (string?)e.Value ?? "";
+        }
+        foreach (var (k, v) in inputs.Env)
+        {
+            env[k] = v;
+        }
+        env["SLUICE_OUTPUTS"] = outputsDir;
+        env["SLUICE_STEP_DIR"] = dir;
+        env["SLUICE_RUN_ID"] = start.RunId;
+        env["SLUICE_STEP"] = start.StepName;
+        env["SLUICE_ATTEMPT"] = start.Attempt.ToString(CultureInfo.InvariantCulture);
+        var envList = env.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+
+        int pid;
+        try
+        {
+            pid = Spawner.Spawn(dir, Path.Combine(dir, StepFiles.Stdout), Path.Combine(dir, StepFiles.Stderr), workingDir,
+                inputs.Command, inputs.Args, envList);
+        }
+        catch (SpawnException e)
+        {
+            return Ended(StepOutcome.Failure($"could not start the process: {e.Message}"));
+        }
+
+        // Our child is not reaped before we do it, so pid is exact here and its /proc entry stays readable, unless the
+        // server runs with SIGCHLD ignored (children then vanish on their own): that is a step that already ended.
+        var pidfd = Native.pidfd_open(pid, 0);
+        if (pidfd < 0)
+        {
+            var errno = Native.LastError;
+            if (errno == Native.ESRCH)
+            {
+                IStepExecution ended = new ProcessExecution(time, dir, start.Plan.Outputs, null, pid, LeftoversAreOurs(pid, dir),
+                    ProcessExecution.NoExitStatus);
+                return Task.FromResult(ended);
+            }
+            Native.kill(-pid, Native.SIGKILL);
+            throw new InvalidOperationException($"pidfd_open({pid}) failed: {Native.Describe(errno)}");
+        }
+        var startTime = ProcFs.ReadStat(pid)?.StartTime ?? 0;
+        try
+        {
+            IStepExecution execution = new ProcessExecution(time, dir, start.Plan.Outputs, new ProcessHandle(pid, startTime), pidfd);
+            return Task.FromResult(execution);
+        }
+        catch (InvalidOperationException)
+        {
+            // It cannot be watched, so it must not run unwatched.
+            Native.kill(-pid, Native.SIGKILL);
+            Native.close(pidfd);
+            throw;
+        }
+    }
+
+    public Task<IStepExecution> AdoptAsync(StepStart start, StepRecord record, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var dir = Path.GetFullPath(start.Directory);
+        var outputs = start.Plan.Outputs;
+
+        // Identity: the recorded pid and start time, or (when the server died before recording them) the pid the
+        // supervisor wrote, checked against the supervisor's command line.
+        var pid = record.Process?.Pid ?? StepFiles.ReadPid(dir);
+        if (pid is not { } p || p <= 1)
+        {
+            return Ended(StepFiles.ReadExitCode(dir) is null
+                ? StepOutcome.Failure(StepFiles.LostReason)
+                : StepFiles.ReadOutcome(dir, outputs, StepFiles.LostReason));
+        }
+
+        var pidfd = Native.pidfd_open(p, 0);
+        if (pidfd >= 0)
+        {
+            // Opened first, checked second: if the check passes, the pidfd is that very process. The command line is
+            // checked as well because a start time counts clock ticks since boot and could repeat after a reboot.
+            var stat = ProcFs.ReadStat(p);
+            var sameStart = stat is { } st && (record.Process is not { } h || st.StartTime == h.StartTime);
+            if (sameStart && stat!.Value.Alive && IsSupervisorOf(p, dir))
+            {
+                IStepExecution alive = new ProcessExecution(time, dir, outputs, new ProcessHandle(p, stat.Value.StartTime), pidfd);
+                return Task.FromResult(alive);
+            }
+            if (sameStart && !stat!.Value.Alive && record.Process is not null)
+            {
+                // A zombie: it ended while the server was down and waits for a slow reaper. Reap it if it is ours
+                // (only when this very process started it); otherwise its parent or pid 1 will.
+                ProcessExecution.TryReap(pidfd);
+            }
+            Native.close(pidfd);
+        }
+        IStepExecution gone = new ProcessExecution(time, dir, outputs, record.Process, p, killLeftovers: LeftoversAreOurs(p, dir));
+        return Task.FromResult(gone);
+    }
+
+    private static Task<IStepExecution> Ended(StepOutcome outcome) => Task.FromResult<IStepExecution>(new EndedExecution(outcome));
+
+    private static bool IsSupervisorOf(int pid, string dir) =>
+        ProcFs.ReadCommandLine(pid) is { Length: >= 5 } argv && argv[3] == Spawner.Marker && argv[4] == dir;
+
+    /// <summary>The leader is gone; its pid may since have been reused as another group's id. A member that carries this
+    /// attempt's SLUICE_STEP_DIR proves the group is still ours (while it lives, its group id cannot be reused).</summary>
+    private static bool LeftoversAreOurs(int pgid, string dir)
+    {
+        if (Native.kill(-pgid, 0) != 0 && Native.LastError == Native.ESRCH)
+        {
+            return false;
+        }
+        var marker = Encoding.UTF8.GetBytes($"SLUICE_STEP_DIR={dir}\0");
+        foreach (var m in ProcFs.GroupMembers(pgid))
+        {
+            if (!m.Alive)
+            {
+                continue;
+            }
+            try
+            {
+                var environ = File.ReadAllBytes($"/proc/{m.Pid.ToString(CultureInfo.InvariantCulture)}/environ");
+                if (environ.AsSpan().IndexOf(marker) >= 0)
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return false;
+    }
+
+    private sealed record Inputs(string Command, List<string> Args, Dictionary<string, string> Env, string? WorkingDir);
+
+    private static bool TryReadInputs(JsonObject json, out Inputs inputs, out string? problem)
+    {
+        inputs = null!;
+        problem = null;
+        if (!TryText(json["command"], out var command) || string.IsNullOrEmpty(command))
+        {
+            problem = "\"command\" must be a non-empty string";
+            return false;
+        }
+        var args = new List<string>();
+        switch (json["args"])
+        {
+            case null:
+                break;
+            case JsonArray arr:
+                foreach (var a in arr)
+                {
+                    if (!TryText(a, out var s))
+                    {
+                        problem = "every entry of \"args\" must be a string, a number or a boolean";
+                        return false;
+                    }
+                    args.Add(s);
+                }
+                break;
+            default:
+                problem = "\"args\" must be an array";
+                return false;
+        }
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        switch (json["env"])
+        {
+            case null:
+                break;
+            case JsonObject obj:
+                foreach (var (k, v) in obj)
+                {
+                    if (k.Length == 0 || k.Contains('=', StringComparison.Ordinal) || k.Contains('\0', StringComparison.Ordinal))
+                    {
+                        problem = $"environment variable name '{k}' is not valid";
+                        return false;
+                    }
+                    if (!TryText(v, out var s))
+                    {
+                        problem = $"environment variable {k} must be a string";
+                        return false;
+                    }
+                    env[k] = s;
+                }
+                break;
+            default:
+                problem = "\"env\" must be an object";
+                return false;
+        }
+        string? workingDir = null;
+        if (json["workingDir"] is { } w)
+        {
+            if (!TryText(w, out var s) || (w is JsonValue v && v.GetValueKind() != JsonValueKind.String))
+            {
+                problem = "\"workingDir\" must be a string or null";
+                return false;
+            }
+            workingDir = s.Length == 0 ? null : s;
+        }
+        if (command.Contains('\0', StringComparison.Ordinal) || args.Exists(a => a.Contains('\0', StringComparison.Ordinal))
+            || env.Values.Any(v => v.Contains('\0', StringComparison.Ordinal)) || (workingDir?.Contains('\0', StringComparison.Ordinal) ?? false))
+        {
+            problem = "a command, argument, environment value or directory cannot contain a NUL character";
+            return false;
+        }
+        inputs = new Inputs(command, args, env, workingDir);
+        return true;
+    }
+
+    private static bool TryText(JsonNode? node, out string text)
+    {
+        text = "";
+        if (node is not JsonValue v)
+        {
+            return false;
+        }
+        switch (v.GetValueKind())
+        {
+            case JsonValueKind.String:
+            case JsonValueKind.Number:
+            case JsonValueKind.True:
+            case JsonValueKind.False:
+                text = Values.ToText(v);
+                return true;
+            default:
+                return false;
+        }
+    }
+}

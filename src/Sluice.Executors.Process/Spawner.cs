@@ -1,0 +1,156 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Sluice.Executors.Process;
+
+/// <summary>Starts a step's supervisor with posix_spawn: a new session (so a crash or SIGTERM of the server does not
+/// reach it), default signal dispositions and an empty mask (the runtime ignores SIGPIPE; that must not leak into
+/// steps), stdin from /dev/null, stdout/stderr into files, no inherited descriptors, and argv passed as is.</summary>
+internal static unsafe class Spawner
+{
+    public const string Shell = "/bin/sh";
+
+    /// <summary>argv[0] of the supervisor shell; also how an adopter recognises it in /proc/&lt;pid&gt;/cmdline.</summary>
+    public const string Marker = "sluice-step";
+
+    /// <summary>The supervisor: records its pid (it is the session and group leader), runs the command as an external
+    /// program (<c>exec</c> in a subshell, so that a command named like a shell builtin is not run by the shell), and
+    /// records the exit status when it ends. "$@" keeps every argument one argv entry; nothing is re-parsed.</summary>
+    public const string Script = "d=$1; shift; echo $$ >\"$d/pid\"; (exec \"$@\"); echo $? >\"$d/exit\"";
+
+    private static int closeFromMissing;
+
+    /// <summary>Returns the supervisor's pid, which is also its process group and session id.</summary>
+    public static int Spawn(string directory, string stdoutPath, string stderrPath, string workingDir, string command,
+        IReadOnlyList<string> args, IReadOnlyList<string> environment)
+    {
+        var argv = new List<string>(5 + args.Count) { Shell, "-c", Script, Marker, directory, command };
+        argv.AddRange(args);
+
+        using var strings = new NativeStrings();
+        var argvPtr = strings.Array(argv);
+        var envPtr = strings.Array(environment);
+        var shell = strings.Add(Shell);
+        var devNull = strings.Add("/dev/null");
+        var outPath = strings.Add(stdoutPath);
+        var errPath = strings.Add(stderrPath);
+        var cwd = strings.Add(workingDir);
+
+        var fa = NativeMemory.AllocZeroed(Native.SpawnFileActionsSize);
+        var attr = NativeMemory.AllocZeroed(Native.SpawnAttrSize);
+        var sigDefault = NativeMemory.AllocZeroed(Native.SigSetSize);
+        var sigMask = NativeMemory.AllocZeroed(Native.SigSetSize);
+        try
+        {
+            Check(Native.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init");
+            Check(Native.posix_spawnattr_init(attr), "posix_spawnattr_init");
+            try
+            {
+                const int logFlags = Native.O_WRONLY | Native.O_CREAT | Native.O_TRUNC;
+                Check(Native.posix_spawn_file_actions_addopen(fa, 0, devNull, Native.O_RDONLY, 0), "addopen stdin");
+                Check(Native.posix_spawn_file_actions_addopen(fa, 1, outPath, logFlags, 0x1A4 /* 0644 */), "addopen stdout");
+                Check(Native.posix_spawn_file_actions_addopen(fa, 2, errPath, logFlags, 0x1A4), "addopen stderr");
+                Check(Native.posix_spawn_file_actions_addchdir_np(fa, cwd), "addchdir");
+                AddCloseFrom(fa);
+
+                _ = Native.sigfillset(sigDefault);
+                // sigfillset leaves out glibc's internal signals 32 and 33, and posix_spawn then sets them to SIG_IGN
+                // in the child, which exec keeps: add them by hand (sigset_t is a little-endian bit array here).
+                if (BitConverter.IsLittleEndian)
+                {
+                    ((byte*)sigDefault)[3] |= 0x80;
+                    ((byte*)sigDefault)[4] |= 0x01;
+                }
+                _ = Native.sigemptyset(sigMask);
+                Check(Native.posix_spawnattr_setsigdefault(attr, sigDefault), "setsigdefault");
+                Check(Native.posix_spawnattr_setsigmask(attr, sigMask), "setsigmask");
+                Check(Native.posix_spawnattr_setflags(attr,
+                    Native.POSIX_SPAWN_SETSID | Native.POSIX_SPAWN_SETSIGDEF | Native.POSIX_SPAWN_SETSIGMASK), "setflags");
+
+                int pid;
+                var rc = Native.posix_spawn(&pid, shell, fa, attr, argvPtr, envPtr);
+                if (rc != 0)
+                {
+                    throw new SpawnException($"posix_spawn {Shell}: {Native.Describe(rc)}");
+                }
+                return pid;
+            }
+            finally
+            {
+                _ = Native.posix_spawnattr_destroy(attr);
+                _ = Native.posix_spawn_file_actions_destroy(fa);
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(fa);
+            NativeMemory.Free(attr);
+            NativeMemory.Free(sigDefault);
+            NativeMemory.Free(sigMask);
+        }
+    }
+
+    private static void AddCloseFrom(void* fa)
+    {
+        // glibc 2.34+; .NET opens its descriptors close-on-exec, so without it little leaks, but native libraries may not.
+        if (Volatile.Read(ref closeFromMissing) != 0)
+        {
+            return;
+        }
+        try
+        {
+            Check(Native.posix_spawn_file_actions_addclosefrom_np(fa, 3), "addclosefrom");
+        }
+        catch (EntryPointNotFoundException)
+        {
+            Volatile.Write(ref closeFromMissing, 1);
+        }
+    }
+
+    private static void Check(int rc, string what)
+    {
+        if (rc != 0)
+        {
+            throw new SpawnException($"{what} failed: {Native.Describe(rc)}");
+        }
+    }
+
+    /// <summary>NUL-terminated UTF-8 copies of managed strings, freed together.</summary>
+    private sealed class NativeStrings : IDisposable
+    {
+        private readonly List<nint> blocks = [];
+
+        public byte* Add(string s)
+        {
+            var n = Encoding.UTF8.GetByteCount(s);
+            var p = (byte*)NativeMemory.Alloc((nuint)n + 1);
+            blocks.Add((nint)p);
+            Encoding.UTF8.GetBytes(s, new Span<byte>(p, n));
+            p[n] = 0;
+            return p;
+        }
+
+        public byte** Array(IReadOnlyList<string> items)
+        {
+            var arr = (byte**)NativeMemory.Alloc((nuint)(items.Count + 1), (nuint)sizeof(byte*));
+            blocks.Add((nint)arr);
+            for (var i = 0; i < items.Count; i++)
+            {
+                arr[i] = Add(items[i]);
+            }
+            arr[items.Count] = null;
+            return arr;
+        }
+
+        public void Dispose()
+        {
+            foreach (var b in blocks)
+            {
+                NativeMemory.Free((void*)b);
+            }
+        }
+    }
+}
+
+/// <summary>The supervisor process could not be started.</summary>
+internal sealed class SpawnException(string message) : Exception(message);

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Sluice.Core.Definitions;
+using Sluice.Core.Execution;
+
+namespace Sluice.Executors.Process;
+
+/// <summary>The files of an attempt's directory, and how its outcome is read from them.</summary>
+internal static class StepFiles
+{
+    public const string Pid = "pid";
+    public const string Exit = "exit";
+    public const string Stdout = "stdout.log";
+    public const string Stderr = "stderr.log";
+    public const string Outputs = "outputs";
+
+    public const string LostReason = "lost: the step's process ended while the server was down and left no exit status";
+
+    private const int MaxReasonLine = 300;
+
+    /// <summary>The outcome of an attempt whose processes are all gone and that was not stopped.</summary>
+    /// <param name="noExitReason">The reason when no exit status was recorded.</param>
+    public static StepOutcome ReadOutcome(string dir, IReadOnlyList<OutputSpec> outputs, string noExitReason)
+    {
+        var code = ReadExitCode(dir);
+        if (code is null)
+        {
+            return StepOutcome.Failure(noExitReason);
+        }
+        if (code != 0)
+        {
+            var reason = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"exited with code {code}"));
+            if (code is > 128 and < 128 + 65)
+            {
+                reason.Append(CultureInfo.InvariantCulture, $" (signal {code - 128})");
+            }
+            if (LastStderrLine(dir) is { } line)
+            {
+                reason.Append(": ").Append(line);
+            }
+            return StepOutcome.Failure(reason.ToString(), code);
+        }
+        var values = new JsonObject();
+        foreach (var spec in outputs)
+        {
+            if (spec.Name.Length == 0 || spec.Name.Contains('/', StringComparison.Ordinal) || spec.Name.Contains('\0', StringComparison.Ordinal) || spec.Name is "." or "..")
+            {
+                return StepOutcome.Failure($"output '{spec.Name}' has a name that cannot be a file name", 0);
+            }
+            var path = Path.Combine(dir, Outputs, spec.Name);
+            string text;
+            try
+            {
+                text = File.ReadAllText(path);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return StepOutcome.Failure($"output '{spec.Name}' was not written (expected the file $SLUICE_OUTPUTS/{spec.Name})", 0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return StepOutcome.Failure($"output '{spec.Name}' could not be read: {e.Message}", 0);
+            }
+            text = TrimNewline(text);
+            if (!Values.TryCoerce(JsonValue.Create(text), spec.Type, out var value, out var error))
+            {
+                return StepOutcome.Failure($"output '{spec.Name}' is not a valid {spec.Type}: {error}", 0);
+            }
+            values[spec.Name] = value;
+        }
+        return StepOutcome.Success(values, 0);
+    }
+
+    /// <summary>The recorded exit status; null when none was recorded (or it is unreadable, e.g. cut short).</summary>
+    public static int? ReadExitCode(string dir)
+    {
+        try
+        {
+            var text = File.ReadAllText(Path.Combine(dir, Exit)).Trim();
+            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public static int? ReadPid(string dir)
+    {
+        try
+        {
+            var text = File.ReadAllText(Path.Combine(dir, Pid)).Trim();
+            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1 ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The last non-empty line of stderr.log, shortened; only the file's tail is read.</summary>
+    public static string? LastStderrLine(string dir)
+    {
+        const int tail = 8192;
+        byte[] bytes;
+        try
+        {
+            using var handle = File.OpenHandle(Path.Combine(dir, Stderr));
+            var length = RandomAccess.GetLength(handle);
+            var offset = Math.Max(0, length - tail);
+            bytes = new byte[length - offset];
+            var n = RandomAccess.Read(handle, bytes, offset);
+            Array.Resize(ref bytes, n);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var text = Encoding.UTF8.GetString(bytes);
+        var lines = text.Split('\n');
+        for (var i = lines.Length - 1; i >= 0; i--)
+        {
+            var line = lines[i].Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            return line.Length <= MaxReasonLine ? line : string.Concat(line.AsSpan(0, MaxReasonLine), "...");
+        }
+        return null;
+    }
+
+    private static string TrimNewline(string text)
+    {
+        if (text.EndsWith("\r\n", StringComparison.Ordinal))
+        {
+            return text[..^2];
+        }
+        return text.EndsWith('\n') ? text[..^1] : text;
+    }
+}

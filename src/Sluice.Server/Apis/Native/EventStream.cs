@@ -1,0 +1,87 @@
+using System.Text.Json;
+using Sluice.Core.Api;
+using Sluice.Core.Domain;
+using Sluice.Core.Engine;
+using Sluice.Core.Storage;
+
+namespace Sluice.Server.Apis.Native;
+
+/// <summary>GET /api/v1/events: a Server-Sent Events stream of committed state changes, replayed from a sequence number and then live.</summary>
+internal static class EventStream
+{
+    public static async Task StreamAsync(HttpContext http, EventHub hub, IRunStore store, RunService runs, TimeProvider time)
+    {
+        var ct = http.RequestAborted;
+        var runId = NativeApi.Query(http.Request, "run");
+        var after = NativeApi.Query(http.Request, "after") is { } a ? NativeApi.ParseLong(a, "after")
+            : http.Request.Headers["Last-Event-ID"].FirstOrDefault() is { Length: > 0 } last ? NativeApi.ParseLong(last, "Last-Event-ID")
+            : -1;
+        if (runId is not null)
+        {
+            await runs.FindAsync(runId, null, ct);
+        }
+        // Subscribe before replaying so that nothing committed in between is missed; duplicates are dropped by sequence.
+        using var sub = hub.Subscribe(runId);
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        await http.Response.WriteAsync(": sluice events\n\n", ct);
+        await http.Response.Body.FlushAsync(ct);
+        var seen = after;
+        if (after >= 0)
+        {
+            while (true)
+            {
+                var batch = await store.GetEventsAsync(runId, seen, 1000, ct);
+                foreach (var e in batch)
+                {
+                    await WriteAsync(http, e, ct);
+                    seen = e.Seq;
+                }
+                if (batch.Count < 1000)
+                {
+                    break;
+                }
+            }
+            await http.Response.Body.FlushAsync(ct);
+        }
+        try
+        {
+            using var heartbeat = time.CreateTimer(_ => { }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            while (!ct.IsCancellationRequested)
+            {
+                var wait = sub.Reader.WaitToReadAsync(ct).AsTask();
+                var beat = Task.Delay(TimeSpan.FromSeconds(15), time, ct);
+                if (await Task.WhenAny(wait, beat) == beat)
+                {
+                    await http.Response.WriteAsync(": keep-alive\n\n", ct);
+                    await http.Response.Body.FlushAsync(ct);
+                    continue;
+                }
+                if (!await wait)
+                {
+                    break;
+                }
+                while (sub.Reader.TryRead(out var e))
+                {
+                    if (e.Seq > seen)
+                    {
+                        await WriteAsync(http, e, ct);
+                        seen = e.Seq;
+                    }
+                }
+                await http.Response.Body.FlushAsync(ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away.
+        }
+    }
+
+    private static async Task WriteAsync(HttpContext http, RunEvent e, CancellationToken ct)
+    {
+        var json = NativeJson.Event(e).ToJsonString(NativeJson.Options);
+        await http.Response.WriteAsync($"id: {e.Seq}\nevent: {e.Kind}\ndata: {json}\n\n", ct);
+    }
+}

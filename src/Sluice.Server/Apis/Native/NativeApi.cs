@@ -1,0 +1,377 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Sluice.Core.Api;
+using Sluice.Core.Domain;
+using Sluice.Core.Engine;
+using Sluice.Core.Storage;
+
+namespace Sluice.Server.Apis.Native;
+
+/// <summary>The native REST API under /api/v1: routes that translate JSON to core calls and back.</summary>
+internal static class NativeApi
+{
+    private const int MaxDefinitionBytes = PipelineService.MaxSourceBytes;
+
+    public static void Map(WebApplication app)
+    {
+        var api = app.MapGroup("/api/v1");
+
+        api.MapPost("/pipelines", CreatePipelineAsync);
+        api.MapPost("/pipelines:validate", ValidatePipelineAsync);
+        api.MapGet("/pipelines", ListPipelinesAsync);
+        api.MapGet("/pipelines/{name}", GetPipelineAsync);
+        api.MapDelete("/pipelines/{name}", DeletePipelineAsync);
+        api.MapPost("/pipelines/{name}/versions", AddVersionAsync);
+        api.MapGet("/pipelines/{name}/versions", ListVersionsAsync);
+        api.MapGet("/pipelines/{name}/versions/{version:int}", GetVersionAsync);
+
+        api.MapPost("/runs", StartRunAsync);
+        api.MapGet("/runs", ListRunsAsync);
+        api.MapPost("/runs:stop", BatchStopAsync);
+        api.MapGet("/runs/{id}", GetRunAsync);
+        api.MapPost("/runs/{id}:stop", StopRunAsync);
+        api.MapDelete("/runs/{id}", DeleteRunAsync);
+        api.MapGet("/runs/{id}/steps", GetStepsAsync);
+        api.MapGet("/runs/{id}/events", GetRunEventsAsync);
+        api.MapGet("/runs/{id}/steps/{step}/logs", StepLogs.StreamAsync);
+
+        api.MapGet("/operations", ListOperationsAsync);
+        api.MapGet("/operations/{id}", GetOperationAsync);
+
+        api.MapGet("/events", EventStream.StreamAsync);
+    }
+
+    // ---- pipelines ----
+
+    private static async Task<IResult> CreatePipelineAsync(HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    {
+        var (source, format) = await DefinitionAsync(req, ct);
+        var d = await pipelines.CreateAsync(Scope.Default, source, format, null, ct);
+        return Results.Json(PipelineWithVersion(d), statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ValidatePipelineAsync(HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    {
+        var (source, format) = await DefinitionAsync(req, ct);
+        var r = pipelines.Validate(source, format);
+        var o = NativeJson.Problems(r.Problems);
+        o["valid"] = r.Ok;
+        o["name"] = r.Plan?.Name;
+        o["steps"] = r.Plan is { } p ? new JsonArray([.. p.Steps.Select(s => (JsonNode)new JsonObject
+        {
+            ["name"] = s.Name, ["kind"] = s.Kind, ["dependsOn"] = new JsonArray([.. s.DependsOn.Select(x => (JsonNode?)x)]),
+        })]) : null;
+        return Results.Json(o);
+    }
+
+    private static async Task<IResult> AddVersionAsync(string name, HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    {
+        var (source, format) = await DefinitionAsync(req, ct);
+        var d = await pipelines.AddVersionAsync(Scope.Default, name, source, format, ct);
+        return Results.Json(PipelineWithVersion(d), statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ListPipelinesAsync(HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    {
+        var page = await pipelines.ListAsync(Scope.Default, PageSize(req), Query(req, "pageToken"), ct);
+        return Results.Json(NativeJson.Page("pipelines", page, NativeJson.Pipeline));
+    }
+
+    private static async Task<IResult> GetPipelineAsync(string name, HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    {
+        var version = Query(req, "version") is { } v ? ParseInt(v, "version", 1, int.MaxValue) : (int?)null;
+        return Results.Json(PipelineWithVersion(await pipelines.GetAsync(Scope.Default, name, version, ct)));
+    }
+
+    private static async Task<IResult> DeletePipelineAsync(string name, PipelineService pipelines, CancellationToken ct)
+    {
+        await pipelines.DeleteAsync(Scope.Default, name, ct);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> ListVersionsAsync(string name, PipelineService pipelines, CancellationToken ct)
+    {
+        var versions = await pipelines.VersionsAsync(Scope.Default, name, ct);
+        return Results.Json(new JsonObject { ["versions"] = new JsonArray([.. versions.Select(v => (JsonNode)NativeJson.Version(v, false))]) });
+    }
+
+    private static async Task<IResult> GetVersionAsync(string name, int version, PipelineService pipelines, CancellationToken ct) =>
+        Results.Json(PipelineWithVersion(await pipelines.GetAsync(Scope.Default, name, version, ct)));
+
+    private static JsonObject PipelineWithVersion(PipelineDetail d)
+    {
+        var o = NativeJson.Pipeline(d.Pipeline);
+        o["version"] = NativeJson.Version(d.Version, true);
+        o["parameters"] = new JsonArray([.. d.Plan.Parameters.Select(p => (JsonNode)new JsonObject
+        {
+            ["name"] = p.Name, ["type"] = p.Type.ToString(), ["default"] = p.Default?.DeepClone(), ["description"] = p.Description,
+        })]);
+        o["steps"] = new JsonArray([.. d.Plan.Steps.Select(s => (JsonNode)new JsonObject
+        {
+            ["name"] = s.Name, ["kind"] = s.Kind, ["dependsOn"] = new JsonArray([.. s.DependsOn.Select(x => (JsonNode?)x)]),
+        })]);
+        return o;
+    }
+
+    /// <summary>A definition body: JSON (application/json) or YAML (application/yaml, text/yaml, text/plain).</summary>
+    private static async Task<(string Source, string Format)> DefinitionAsync(HttpRequest req, CancellationToken ct)
+    {
+        var text = await RequestReader.ReadTextAsync(req, MaxDefinitionBytes, ct);
+        var type = req.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        var format = type switch
+        {
+            "application/json" => "native-json",
+            "application/yaml" or "application/x-yaml" or "text/yaml" or "text/x-yaml" or "text/plain" or null or "" => "native-yaml",
+            _ => throw SluiceException.Invalid($"unsupported Content-Type {Validation.Show(type)}: send application/json or application/yaml"),
+        };
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw SluiceException.Invalid("the body must hold a pipeline definition");
+        }
+        return (text, format);
+    }
+
+    // ---- runs ----
+
+    private static async Task<IResult> StartRunAsync(HttpRequest req, RunService runs, CancellationToken ct)
+    {
+        var r = await RequestReader.ReadAsync(req, ct);
+        var pipeline = r.String("pipeline", 128);
+        var version = r.Number("version", 1, int.MaxValue);
+        var parameters = r.Object("parameters");
+        var labels = r.StringMap("labels");
+        var displayName = r.String("displayName", 256);
+        var runId = r.String("runId", 63);
+        var token = r.String("idempotencyToken", 128) ?? req.Headers["Idempotency-Key"].FirstOrDefault();
+        if (pipeline is null)
+        {
+            r.Problem("pipeline", "is required");
+        }
+        if (version is { } v && v != Math.Floor(v))
+        {
+            r.Problem("version", "must be a whole number");
+        }
+        r.Done();
+        var d = await runs.StartAsync(new StartRunRequest
+        {
+            Pipeline = pipeline!, Version = version is { } vv ? (int)vv : null, Parameters = parameters, Labels = labels, DisplayName = displayName,
+            RunId = runId, IdempotencyToken = token, Caller = Caller(req),
+        }, ct);
+        return Results.Json(NativeJson.Run(d.Run, d.Steps), statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ListRunsAsync(HttpRequest req, RunService runs, CancellationToken ct)
+    {
+        var query = new RunQuery
+        {
+            PipelineName = Query(req, "pipeline"),
+            States = States(req.Query["state"]),
+            Labels = LabelFilter(req.Query["label"]),
+            PageSize = PageSize(req),
+            PageToken = Query(req, "pageToken"),
+            OldestFirst = Query(req, "order") switch
+            {
+                null or "newest" => false,
+                "oldest" => true,
+                _ => throw SluiceException.Invalid("order must be newest or oldest"),
+            },
+        };
+        var page = await runs.ListAsync(query, ct);
+        return Results.Json(NativeJson.Page("runs", page, r => NativeJson.Run(r)));
+    }
+
+    private static async Task<IResult> GetRunAsync(string id, RunService runs, CancellationToken ct)
+    {
+        var d = await runs.GetAsync(id, null, ct);
+        return Results.Json(NativeJson.Run(d.Run, d.Steps));
+    }
+
+    private static async Task<IResult> StopRunAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
+    {
+        var r = await RequestReader.ReadAsync(req, ct, emptyIsObject: true);
+        var reason = r.String("reason", 1024);
+        var grace = r.Number("graceSeconds", 0, 3600);
+        var token = r.String("idempotencyToken", 128) ?? req.Headers["Idempotency-Key"].FirstOrDefault();
+        r.Done();
+        var a = await runs.StopAsync(new StopRunRequest
+        {
+            RunId = id, Reason = reason, Grace = grace is { } g ? TimeSpan.FromSeconds(g) : null, IdempotencyToken = token, Caller = Caller(req),
+        }, ct);
+        var o = NativeJson.Run(a.Run);
+        o["answeredState"] = a.AnsweredState.ToString();
+        o["replayed"] = a.Replayed;
+        return Results.Json(o, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> BatchStopAsync(HttpRequest req, OperationService ops, CancellationToken ct)
+    {
+        var r = await RequestReader.ReadAsync(req, ct);
+        var ids = r.StringList("runIds", OperationService.MaxBatch);
+        var filter = r.Object("filter");
+        var reason = r.String("reason", 1024);
+        var grace = r.Number("graceSeconds", 0, 3600);
+        RunFilter? f = null;
+        if (filter is not null)
+        {
+            f = ParseFilter(filter, r);
+        }
+        r.Done();
+        var op = await ops.BatchStopAsync(new BatchStopRequest
+        {
+            RunIds = ids, Filter = f, Reason = reason, Grace = grace is { } g ? TimeSpan.FromSeconds(g) : null, Caller = Caller(req),
+        }, ct);
+        return Results.Json(NativeJson.Operation(op), statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static RunFilter ParseFilter(JsonObject filter, RequestReader r)
+    {
+        string? pipeline = null;
+        List<RunState>? states = null;
+        Dictionary<string, string>? labels = null;
+        foreach (var (k, v) in filter)
+        {
+            switch (k)
+            {
+                case "pipeline" when v is JsonValue pv && pv.TryGetValue<string>(out var p):
+                    pipeline = p;
+                    break;
+                case "states" when v is JsonArray a:
+                    states = [];
+                    foreach (var s in a)
+                    {
+                        if (s is JsonValue sv && sv.TryGetValue<string>(out var st) && Enum.TryParse<RunState>(st, true, out var parsed)
+                            && !int.TryParse(st, out _))
+                        {
+                            states.Add(parsed);
+                        }
+                        else
+                        {
+                            r.Problem("filter.states", $"unknown state {Validation.Show(s?.ToJsonString())}");
+                        }
+                    }
+                    break;
+                case "labels" when v is JsonObject lo:
+                    labels = [];
+                    foreach (var (lk, lv) in lo)
+                    {
+                        if (lv is JsonValue lvv && lvv.TryGetValue<string>(out var ls))
+                        {
+                            labels[lk] = ls;
+                        }
+                        else
+                        {
+                            r.Problem($"filter.labels.{Validation.Show(lk)}", "must be a string");
+                        }
+                    }
+                    break;
+                default:
+                    r.Problem($"filter.{Validation.Show(k)}", "unknown field or wrong type (pipeline: string, states: [string], labels: {string: string})");
+                    break;
+            }
+        }
+        return new RunFilter { Pipeline = pipeline, States = states, Labels = labels };
+    }
+
+    private static async Task<IResult> DeleteRunAsync(string id, RunService runs, CancellationToken ct)
+    {
+        await runs.DeleteAsync(id, null, ct);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> GetStepsAsync(string id, RunService runs, CancellationToken ct)
+    {
+        var d = await runs.GetAsync(id, null, ct);
+        return Results.Json(new JsonObject { ["steps"] = new JsonArray([.. d.Steps.Select(s => (JsonNode)NativeJson.Step(s))]) });
+    }
+
+    private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
+    {
+        var after = Query(req, "after") is { } a ? ParseLong(a, "after") : 0;
+        var events = await runs.EventsAsync(id, null, after, 10_000, ct);
+        return Results.Json(new JsonObject { ["events"] = new JsonArray([.. events.Select(e => (JsonNode)NativeJson.Event(e))]) });
+    }
+
+    // ---- operations ----
+
+    private static async Task<IResult> ListOperationsAsync(HttpRequest req, OperationService ops, CancellationToken ct)
+    {
+        var page = await ops.ListAsync(null, PageSize(req), Query(req, "pageToken"), ct);
+        return Results.Json(NativeJson.Page("operations", page, NativeJson.Operation));
+    }
+
+    private static async Task<IResult> GetOperationAsync(string id, OperationService ops, CancellationToken ct) =>
+        Results.Json(NativeJson.Operation(await ops.GetAsync(id, null, ct)));
+
+    // ---- query helpers ----
+
+    internal static string? Query(HttpRequest req, string name)
+    {
+        var v = req.Query[name];
+        if (v.Count > 1)
+        {
+            throw SluiceException.Invalid($"{name} given more than once");
+        }
+        var s = v.FirstOrDefault();
+        return string.IsNullOrEmpty(s) ? null : s.Length > 4096 ? throw SluiceException.Invalid($"{name} is too long") : s;
+    }
+
+    private static int PageSize(HttpRequest req) =>
+        Query(req, "pageSize") is { } s ? ParseInt(s, "pageSize", 1, RunService.MaxPageSize) : 50;
+
+    internal static int ParseInt(string s, string name, int min, int max) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw SluiceException.Invalid($"{name} must be a whole number between {min} and {max}");
+
+    internal static long ParseLong(string s, string name) =>
+        long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? n
+            : throw SluiceException.Invalid($"{name} must be a whole number >= 0");
+
+    private static List<RunState>? States(Microsoft.Extensions.Primitives.StringValues values)
+    {
+        var list = new List<RunState>();
+        foreach (var part in values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            list.Add(Enum.TryParse<RunState>(part, true, out var s) && !int.TryParse(part, out _)
+                ? s
+                : throw SluiceException.Invalid($"unknown state {Validation.Show(part)}; use {string.Join(", ", Enum.GetNames<RunState>())}"));
+        }
+        return list.Count == 0 ? null : list;
+    }
+
+    private static Dictionary<string, string>? LabelFilter(Microsoft.Extensions.Primitives.StringValues values)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in values)
+        {
+            var i = (v ?? "").IndexOf('=', StringComparison.Ordinal);
+            if (i <= 0)
+            {
+                throw SluiceException.Invalid("label filters look like label=key=value");
+            }
+            map[v![..i]] = v[(i + 1)..];
+        }
+        var problems = new List<Problem>();
+        Validation.Labels(map, problems);
+        return problems.Count > 0 ? throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems) : map;
+    }
+
+    /// <summary>Who is asking, for the run's history. Authentication arrives with the security work; until then a header may name the caller.</summary>
+    internal static string Caller(HttpRequest req)
+    {
+        var who = req.Headers["X-Sluice-Caller"].FirstOrDefault();
+        if (string.IsNullOrWhiteSpace(who) || who.Length > 128 || who.Any(char.IsControl))
+        {
+            return "native-api";
+        }
+        return who;
+    }
+
+    internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+}

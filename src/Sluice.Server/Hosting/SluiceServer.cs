@@ -1,0 +1,72 @@
+using Sluice.Core.Api;
+using Sluice.Core.Definitions;
+using Sluice.Core.Engine;
+using Sluice.Core.Execution;
+using Sluice.Core.Storage;
+using Sluice.Executors.Process;
+using Sluice.Server.Apis.Native;
+using Sluice.Storage.Sqlite;
+
+namespace Sluice.Server.Hosting;
+
+/// <summary>Builds the server: embedded SQLite store, local process executor, the engine, and the faces.</summary>
+public static class SluiceServer
+{
+    public const string DefaultUrls = "http://127.0.0.1:9400";
+
+    public static async Task<WebApplication> BuildAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var config = builder.Configuration;
+        if (string.IsNullOrEmpty(config["urls"]) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_URLS")))
+        {
+            builder.WebHost.UseUrls(DefaultUrls);
+        }
+        var dataDir = Path.GetFullPath(config["data-dir"] ?? Environment.GetEnvironmentVariable("SLUICE_DATA_DIR") ?? "data");
+        Directory.CreateDirectory(dataDir);
+        var options = new EngineOptions
+        {
+            DataDirectory = dataDir,
+            Slots = config["slots"] is { } slots ? int.Parse(slots, System.Globalization.CultureInfo.InvariantCulture) : new EngineOptions { DataDirectory = dataDir }.Slots,
+        };
+        options.Validate();
+
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = PipelineService.MaxSourceBytes + 64 * 1024);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+
+        var time = TimeProvider.System;
+        var store = await SqliteStore.OpenAsync(Path.Combine(dataDir, "sluice.db"), time, CancellationToken.None);
+        var services = builder.Services;
+        services.AddSingleton(time);
+        services.AddSingleton(options);
+        services.AddSingleton(store);
+        services.AddSingleton<IRunStore>(store);
+        services.AddSingleton<IPipelineStore>(store);
+        services.AddSingleton<IOperationStore>(store);
+        services.AddSingleton<EventHub>();
+        services.AddSingleton<IDefinitionCompiler, NativeDefinitionCompiler>();
+        services.AddSingleton(sp => new DefinitionCompilers(sp.GetServices<IDefinitionCompiler>()));
+        services.AddSingleton<IStepExecutor>(sp => new ProcessExecutor(time));
+        services.AddSingleton<RunEngine>();
+        services.AddSingleton<RunService>();
+        services.AddSingleton<PipelineService>();
+        services.AddSingleton<OperationService>();
+        services.AddHostedService<EngineHost>();
+        services.AddOpenApi("v1");
+
+        var app = builder.Build();
+        app.Use((http, next) => http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+            ? ProblemResults.HandleAsync(http, () => next(http))
+            : next(http));
+        app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
+        app.MapOpenApi("/api/{documentName}/openapi.json");
+        NativeApi.Map(app);
+        app.MapFallback("/api/{**rest}", (HttpContext http) =>
+            ProblemResults.WriteAsync(http, StatusCodes.Status404NotFound, "NotFound", $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
+        return app;
+    }
+}

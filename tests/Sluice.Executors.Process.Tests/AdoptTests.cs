@@ -1,0 +1,196 @@
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Execution;
+using Sluice.TestKit;
+using static Sluice.Executors.Process.Tests.StepHarness;
+
+namespace Sluice.Executors.Process.Tests;
+
+/// <summary>A server restart is simulated by disposing the execution (the node shutting down) and adopting the step with a
+/// fresh executor from what the store would hold.</summary>
+public sealed class AdoptTests : IDisposable
+{
+    private readonly TempDirectory temp = new("sluice-adopt");
+
+    public void Dispose() => temp.Dispose();
+
+    private static ProcessExecutor NewServer() => new(TimeProvider.System);
+
+    [Fact]
+    public async Task AdoptAsync_StepStillRunning_CompletesWithItsOutcome()
+    {
+        var start = Shell(temp, """
+            while [ ! -e "$SLUICE_STEP_DIR/go" ]; do sleep 0.05; done
+            echo 7 > "$SLUICE_OUTPUTS/n"
+            """, [new("n", ParamType.Integer)]);
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var record = Record(start, first.Process);
+        await first.DisposeAsync();
+        Assert.True(IsAlive(record.Process!.Pid));
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        Assert.Equal(record.Process, adopted.Process);
+        await File.WriteAllTextAsync(Path.Combine(start.Directory, "go"), "");
+        var outcome = await Outcome(adopted);
+
+        Assert.Equal(OutcomeKind.Succeeded, outcome.Kind);
+        Assert.Equal(7L, outcome.Outputs!["n"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task AdoptAsync_StepStillRunning_CanBeStopped()
+    {
+        var start = Shell(temp, "sleep 600 & echo $! > \"$SLUICE_OUTPUTS/bg\"; sleep 600");
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var bg = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "bg"));
+        var record = Record(start, first.Process);
+        await first.DisposeAsync();
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        adopted.RequestStop(TimeSpan.Zero);
+        var outcome = await Outcome(adopted);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.False(IsAlive(record.Process!.Pid));
+        Assert.False(IsAlive(bg));
+    }
+
+    [Fact]
+    public async Task AdoptAsync_NoRecordedProcess_FindsItThroughThePidFile()
+    {
+        var start = Start(temp, "sleep", ["600"]);
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var pid = first.Process!.Pid;
+        await WaitForPidAsync(Path.Combine(start.Directory, "pid"));
+        await first.DisposeAsync();
+
+        // The server died between starting the process and recording it.
+        await using var adopted = await NewServer().AdoptAsync(start, Record(start, process: null), CancellationToken.None);
+
+        Assert.Equal(first.Process, adopted.Process);
+        adopted.RequestStop(TimeSpan.FromSeconds(5));
+        Assert.Equal(OutcomeKind.Stopped, (await Outcome(adopted)).Kind);
+        Assert.False(IsAlive(pid));
+    }
+
+    [Fact]
+    public async Task AdoptAsync_ProcessVanishedWithoutExitFile_FailsAsLost()
+    {
+        var start = Start(temp, "sleep", ["600"]);
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var record = Record(start, first.Process);
+        await WaitForPidAsync(Path.Combine(start.Directory, "pid"));
+        await first.DisposeAsync();
+        // Killed while the server was down (e.g. the machine rebooted): the supervisor never wrote an exit status.
+        Assert.Equal(0, Native.kill(-record.Process!.Pid, Native.SIGKILL));
+        await WaitUntilAsync(() => !IsAlive(record.Process.Pid), "the step is dead");
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        var outcome = await Outcome(adopted);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        Assert.StartsWith("lost:", outcome.Reason);
+    }
+
+    [Fact]
+    public async Task AdoptAsync_NothingRecordedAtAll_FailsAsLost()
+    {
+        var start = Start(temp, "true");
+        Directory.CreateDirectory(start.Directory);
+
+        await using var adopted = await NewServer().AdoptAsync(start, Record(start, process: null), CancellationToken.None);
+        var outcome = await Outcome(adopted);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        Assert.StartsWith("lost:", outcome.Reason);
+    }
+
+    [Fact]
+    public async Task AdoptAsync_RecordedPidNowSomeoneElses_IsNotTouched()
+    {
+        // A recorded pid whose start time does not match is another process that reuses the number.
+        using var bystander = System.Diagnostics.Process.Start("sleep", "600");
+        var start = Start(temp, "true");
+        Directory.CreateDirectory(start.Directory);
+        var record = Record(start, new ProcessHandle(bystander.Id, StartTime: 1));
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        var outcome = await Outcome(adopted);
+
+        Assert.StartsWith("lost:", outcome.Reason);
+        Assert.True(IsAlive(bystander.Id));
+        bystander.Kill();
+    }
+
+    [Fact]
+    public async Task AdoptAsync_RecordedPidNowAnotherGroupsLeader_LeavesThatGroupAlone()
+    {
+        // Another step's group leader now has the recorded pid (the number was reused).
+        var other = Start(temp, "sleep", ["600"], attemptDir: "other-step");
+        var otherServer = NewServer();
+        await using var bystander = await otherServer.StartAsync(other, CancellationToken.None);
+        await WaitForPidAsync(Path.Combine(other.Directory, "pid"));
+        var start = Start(temp, "true");
+        Directory.CreateDirectory(start.Directory);
+        var record = Record(start, new ProcessHandle(bystander.Process!.Pid, StartTime: 1));
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        var outcome = await Outcome(adopted);
+
+        Assert.StartsWith("lost:", outcome.Reason);
+        Assert.True(IsAlive(bystander.Process.Pid));
+        Assert.False(bystander.Completion.IsCompleted);
+        bystander.RequestStop(TimeSpan.Zero);
+        Assert.Equal(OutcomeKind.Stopped, (await Outcome(bystander)).Kind);
+    }
+
+    [Theory]
+    [InlineData("echo 5 > \"$SLUICE_OUTPUTS/n\"", OutcomeKind.Succeeded, "")]
+    [InlineData("echo 5 > \"$SLUICE_OUTPUTS/n\"; echo disk full >&2; exit 4", OutcomeKind.Failed, "exited with code 4: disk full")]
+    public async Task AdoptAsync_ProcessExitedWithExitFile_TakesTheRecordedOutcome(string script, OutcomeKind kind, string reason)
+    {
+        var start = Shell(temp, script, [new("n", ParamType.Integer)]);
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var record = Record(start, first.Process);
+        // It ended while "the server was down": nobody watched it end.
+        await first.DisposeAsync();
+        await WaitForFileAsync(Path.Combine(start.Directory, "exit"));
+        await WaitUntilAsync(() => !IsAlive(record.Process!.Pid), "the step has ended");
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        var outcome = await Outcome(adopted);
+
+        Assert.Equal(kind, outcome.Kind);
+        if (kind == OutcomeKind.Succeeded)
+        {
+            Assert.Equal(5L, outcome.Outputs!["n"]!.GetValue<long>());
+        }
+        else
+        {
+            Assert.Equal(reason, outcome.Reason);
+        }
+    }
+
+    [Fact]
+    public async Task AdoptAsync_SupervisorGoneButChildrenLeft_KillsThem()
+    {
+        var start = Shell(temp, "sleep 600 & echo $! > \"$SLUICE_OUTPUTS/bg\"; echo $$ > \"$SLUICE_OUTPUTS/child\"; wait");
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var record = Record(start, first.Process);
+        var bg = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "bg"));
+        var child = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "child"));
+        await first.DisposeAsync();
+        // Only the supervisor dies; the step's processes live on in its group.
+        Assert.Equal(0, Native.kill(record.Process!.Pid, Native.SIGKILL));
+        await WaitUntilAsync(() => !IsAlive(record.Process.Pid), "the supervisor is dead");
+        Assert.True(IsAlive(bg));
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        var outcome = await Outcome(adopted);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        Assert.StartsWith("lost:", outcome.Reason);
+        Assert.False(IsAlive(bg));
+        Assert.False(IsAlive(child));
+    }
+}

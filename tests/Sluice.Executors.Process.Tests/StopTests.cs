@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using Sluice.Core.Definitions;
+using Sluice.Core.Execution;
+using Sluice.TestKit;
+using static Sluice.Executors.Process.Tests.StepHarness;
+
+namespace Sluice.Executors.Process.Tests;
+
+public sealed class StopTests : IDisposable
+{
+    private readonly TempDirectory temp = new("sluice-stop");
+    private readonly ProcessExecutor executor = new(TimeProvider.System);
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public async Task RequestStop_GraceZero_KillsTheProcessAndReportsStopped()
+    {
+        var start = Start(temp, "sleep", ["600"]);
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        var leader = execution.Process!.Pid;
+        await WaitForPidAsync(Path.Combine(start.Directory, "pid"));
+
+        var clock = Stopwatch.StartNew();
+        execution.RequestStop(TimeSpan.Zero);
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.False(IsAlive(leader));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"stop took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task RequestStop_CommandIgnoresSigterm_KilledAfterGrace()
+    {
+        var start = Shell(temp, "trap '' TERM; echo $$ > \"$SLUICE_OUTPUTS/shell\"; sleep 600 & echo $! > \"$SLUICE_OUTPUTS/sleep\"; wait");
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        // Only once the trap is in place does the step ignore SIGTERM.
+        var sleeper = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "sleep"));
+        var shell = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "shell"));
+        var grace = TimeSpan.FromSeconds(1);
+
+        var clock = Stopwatch.StartNew();
+        execution.RequestStop(grace);
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.True(clock.Elapsed >= grace, $"completed after {clock.Elapsed}, before the grace period ended");
+        Assert.False(IsAlive(shell));
+        Assert.False(IsAlive(sleeper));
+    }
+
+    [Fact]
+    public async Task RequestStop_ShorterGraceLater_ShortensTheWait()
+    {
+        var start = Shell(temp, "trap '' TERM; echo ready > \"$SLUICE_OUTPUTS/ready\"; sleep 600");
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        await WaitForFileAsync(Path.Combine(start.Directory, "outputs", "ready"));
+
+        execution.RequestStop(TimeSpan.FromHours(1));
+        execution.RequestStop(TimeSpan.FromHours(2));
+        Assert.False(execution.Completion.IsCompleted);
+        execution.RequestStop(TimeSpan.FromMilliseconds(200));
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+    }
+
+    [Fact]
+    public async Task RequestStop_GracePeriod_IsMeasuredOnTheInjectedClock()
+    {
+        var clock = new ManualTime();
+        var manual = new ProcessExecutor(clock);
+        var start = Shell(temp, "trap '' TERM; echo ready > \"$SLUICE_OUTPUTS/ready\"; sleep 600");
+        await using var execution = await manual.StartAsync(start, CancellationToken.None);
+        await WaitForFileAsync(Path.Combine(start.Directory, "outputs", "ready"));
+
+        execution.RequestStop(TimeSpan.FromMinutes(10));
+        clock.Advance(TimeSpan.FromMinutes(9));
+        execution.RequestStop(TimeSpan.FromMinutes(5)); // ends at 14 min: later than the 10 already set, so ignored
+        Assert.False(execution.Completion.IsCompleted);
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.Equal(0, clock.ActiveTimers);
+    }
+
+    [Fact]
+    public async Task RequestStop_StepWithGrandchild_LeavesNoProcessAlive()
+    {
+        var start = Shell(temp, """
+            echo $$ > "$SLUICE_OUTPUTS/child"
+            sh -c 'sleep 600 & echo $! > "$SLUICE_OUTPUTS/grandchild"; wait' &
+            wait
+            """);
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        var child = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "child"));
+        var grandchild = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "grandchild"));
+        Assert.True(IsAlive(grandchild));
+
+        execution.RequestStop(TimeSpan.FromSeconds(5));
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.False(IsAlive(execution.Process!.Pid));
+        Assert.False(IsAlive(child));
+        Assert.False(IsAlive(grandchild));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5000)]
+    public async Task RequestStop_ImmediatelyAfterStart_Stops(int graceMs)
+    {
+        var start = Shell(temp, "sleep 600 & sleep 600");
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        execution.RequestStop(TimeSpan.FromMilliseconds(graceMs));
+
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.False(IsAlive(execution.Process!.Pid));
+    }
+
+    [Fact]
+    public async Task RequestStop_AfterCompletion_KeepsTheOutcome()
+    {
+        var start = Shell(temp, "echo 3 > \"$SLUICE_OUTPUTS/n\"", [new("n", ParamType.Integer)]);
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        var outcome = await Outcome(execution);
+
+        execution.RequestStop(TimeSpan.Zero);
+
+        Assert.Equal(OutcomeKind.Succeeded, outcome.Kind);
+        Assert.Same(outcome, await Outcome(execution));
+    }
+
+    [Fact]
+    public async Task RequestStop_ManyGroupsAtOnce_AllEnd()
+    {
+        var executions = new List<IStepExecution>();
+        for (var i = 0; i < 8; i++)
+        {
+            var start = Start(temp, "sleep", ["600"], attemptDir: $"attempt-{i}");
+            executions.Add(await executor.StartAsync(start, CancellationToken.None));
+        }
+
+        foreach (var e in executions)
+        {
+            e.RequestStop(TimeSpan.Zero);
+        }
+        var outcomes = await Task.WhenAll(executions.Select(Outcome));
+
+        Assert.All(outcomes, o => Assert.Equal(OutcomeKind.Stopped, o.Kind));
+        Assert.All(executions, e => Assert.False(IsAlive(e.Process!.Pid)));
+        foreach (var e in executions)
+        {
+            await e.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task DisposeAsync_RunningStep_LeavesTheProcessAlive()
+    {
+        var start = Start(temp, "sleep", ["600"]);
+        var execution = await executor.StartAsync(start, CancellationToken.None);
+        var handle = execution.Process!;
+
+        await execution.DisposeAsync();
+        execution.RequestStop(TimeSpan.Zero);
+
+        Assert.True(IsAlive(handle.Pid));
+        Assert.False(execution.Completion.IsCompleted);
+        Assert.Equal(0, Native.kill(-handle.Pid, Native.SIGKILL));
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json.Nodes;
+using Sluice.TestKit;
+
+namespace Sluice.Server.Tests;
+
+/// <summary>One real server shared by the tests of a class (each test uses pipelines of its own names).</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private ServerProcess? server;
+
+    public ServerProcess Server => server ?? throw new InvalidOperationException("not started");
+
+    public async Task InitializeAsync() => server = await ServerProcess.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+    }
+}
+
+internal static class Json
+{
+    public static string Str(this JsonNode? n, string key) => n?[key]?.GetValue<string>() ?? throw new KeyNotFoundException(key);
+
+    public static JsonObject StepOf(this JsonObject run, string name) =>
+        run["steps"]!.AsArray().Select(s => s!.AsObject()).First(s => s.Str("name") == name);
+
+    public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 60)];
+}
