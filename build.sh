@@ -41,11 +41,17 @@ case "$cmd" in
     need_dotnet
     install_test_deps
     dotnet build Sluice.slnx -c Release -v quiet -nologo
-    status=0
+    status=0 passed=0 failed=0
+    log=$(mktemp)
     for p in tests/*.Tests; do
       echo "== $p"
-      dotnet test "$p" -c Release --no-build --nologo -v quiet --logger "console;verbosity=minimal" || status=1
+      dotnet test "$p" -c Release --no-build --nologo -v quiet --logger "console;verbosity=minimal" 2>&1 | tee "$log" || status=1
+      f="" ps=""; read -r f ps < <(sed -nE 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\1 \2/p' "$log" | tail -n 1) || true
+      failed=$((failed + ${f:-1})) passed=$((passed + ${ps:-0}))
     done
+    rm -f "$log"
+    echo "tests: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ] || status=1
     exit $status
     ;;
   bench)

@@ -26,6 +26,9 @@ internal sealed class ProcessExecution : IStepExecution
     private readonly TaskCompletionSource<string?> leaderExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<StepOutcome> outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>A stop was requested before the server restarted (the step was Stopping when adopted).</summary>
+    private readonly bool stoppedEarlier;
+
     private int pidfd = -1;
     private long watchId;
     private bool stopRequested;
@@ -44,10 +47,13 @@ internal sealed class ProcessExecution : IStepExecution
 
     private TaskCompletionSource poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Watches a live leader. Takes ownership of <paramref name="leaderPidfd"/>.</summary>
-    public ProcessExecution(TimeProvider time, string directory, IReadOnlyList<OutputSpec> outputs, ProcessHandle handle, int leaderPidfd)
+    /// <summary>Watches a live leader. Takes ownership of <paramref name="leaderPidfd"/>. <paramref name="stoppedEarlier"/>:
+    /// adopted after a restart while a stop was under way, so that its end counts as stopped.</summary>
+    public ProcessExecution(TimeProvider time, string directory, IReadOnlyList<OutputSpec> outputs, ProcessHandle handle, int leaderPidfd,
+        bool stoppedEarlier = false)
     {
         this.time = time;
+        this.stoppedEarlier = stoppedEarlier;
         this.directory = directory;
         this.outputs = outputs;
         pgid = handle.Pid;
@@ -56,7 +62,7 @@ internal sealed class ProcessExecution : IStepExecution
         pidfd = leaderPidfd;
         lock (gate)
         {
-            // The callback may run on the watcher thread before Add returns; the lock makes it wait for watchId.
+            // OnLeaderExited may run on the watcher thread before Add returns: it then waits here, so watchId is set first.
             watchId = PidfdWatcher.Shared.Add(leaderPidfd, OnLeaderExited);
         }
         _ = RunAsync();
@@ -65,9 +71,11 @@ internal sealed class ProcessExecution : IStepExecution
     /// <summary>An adopted attempt whose leader is already gone; <paramref name="killLeftovers"/> when the group's
     /// remaining members are known to be this attempt's.</summary>
     public ProcessExecution(TimeProvider time, string directory, IReadOnlyList<OutputSpec> outputs, ProcessHandle? handle, int pgid,
-        bool killLeftovers, string noExitReason = StepFiles.LostReason)
+        bool killLeftovers, bool stoppedEarlier = false, string noExitReason = StepFiles.LostReason)
     {
         this.time = time;
+        this.stoppedEarlier = stoppedEarlier;
+        stoppedBeforeExit = stoppedEarlier;
         this.directory = directory;
         this.outputs = outputs;
         this.pgid = pgid;
@@ -191,7 +199,7 @@ internal sealed class ProcessExecution : IStepExecution
                 ClosePidfdLocked();
                 return;
             }
-            stoppedBeforeExit = stopRequested;
+            stoppedBeforeExit = stopRequested || stoppedEarlier;
             if (!stopRequested && !killSent)
             {
                 // The step is over: background children must not outlive it. Our own leader is still an unreaped

@@ -75,7 +75,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
             if (errno == Native.ESRCH)
             {
                 IStepExecution ended = new ProcessExecution(time, dir, start.Plan.Outputs, null, pid, LeftoversAreOurs(pid, dir),
-                    ProcessExecution.NoExitStatus);
+                    noExitReason: ProcessExecution.NoExitStatus);
                 return Task.FromResult(ended);
             }
             Native.kill(-pid, Native.SIGKILL);
@@ -101,13 +101,16 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
         ct.ThrowIfCancellationRequested();
         var dir = Path.GetFullPath(start.Directory);
         var outputs = start.Plan.Outputs;
+        // The step was being stopped when the server went down: however it ends (or ended), it was stopped. (The
+        // engine asks for the stop again once adopted; a supervisor killed by the first SIGTERM left no exit status.)
+        var stopping = record.State == StepState.Stopping;
 
         // Identity: the recorded pid and start time, or (when the server died before recording them) the pid the
         // supervisor wrote, checked against the supervisor's command line.
         var pid = record.Process?.Pid ?? StepFiles.ReadPid(dir);
         if (pid is not { } p || p <= 1)
         {
-            return Ended(StepFiles.ReadExitCode(dir) is null
+            return Ended(stopping ? StepOutcome.Stopped() : StepFiles.ReadExitCode(dir) is null
                 ? StepOutcome.Failure(StepFiles.LostReason)
                 : StepFiles.ReadOutcome(dir, outputs, StepFiles.LostReason));
         }
@@ -115,13 +118,13 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
         var pidfd = Native.pidfd_open(p, 0);
         if (pidfd >= 0)
         {
-            // Opened first, checked second: if the check passes, the pidfd is that very process. The command line is
-            // checked as well because a start time counts clock ticks since boot and could repeat after a reboot.
+            // Opened first, checked second: if the check passes, the pidfd is that very process. It must also look like
+            // our supervisor (a start time counts clock ticks since boot, and could repeat after a reboot).
             var stat = ProcFs.ReadStat(p);
             var sameStart = stat is { } st && (record.Process is not { } h || st.StartTime == h.StartTime);
-            if (sameStart && stat!.Value.Alive && IsSupervisorOf(p, dir))
+            if (sameStart && stat!.Value.Alive && IsSupervisorOf(stat.Value, dir, record.Process is not null))
             {
-                IStepExecution alive = new ProcessExecution(time, dir, outputs, new ProcessHandle(p, stat.Value.StartTime), pidfd);
+                IStepExecution alive = new ProcessExecution(time, dir, outputs, new ProcessHandle(p, stat.Value.StartTime), pidfd, stopping);
                 return Task.FromResult(alive);
             }
             if (sameStart && !stat!.Value.Alive && record.Process is not null)
@@ -132,14 +135,27 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
             }
             Native.close(pidfd);
         }
-        IStepExecution gone = new ProcessExecution(time, dir, outputs, record.Process, p, killLeftovers: LeftoversAreOurs(p, dir));
+        IStepExecution gone = new ProcessExecution(time, dir, outputs, record.Process, p, LeftoversAreOurs(p, dir), stopping);
         return Task.FromResult(gone);
     }
 
     private static Task<IStepExecution> Ended(StepOutcome outcome) => Task.FromResult<IStepExecution>(new EndedExecution(outcome));
 
-    private static bool IsSupervisorOf(int pid, string dir) =>
-        ProcFs.ReadCommandLine(pid) is { Length: >= 5 } argv && argv[3] == Spawner.Marker && argv[4] == dir;
+    /// <summary>A supervisor leads its own session and group, and its argv names the attempt directory. With a recorded
+    /// start time, an empty argv is accepted too: it is one a process has between fork and the end of its exec.</summary>
+    private static bool IsSupervisorOf(ProcStat stat, string dir, bool startTimeMatched)
+    {
+        if (stat.Session != stat.Pid || stat.ProcessGroup != stat.Pid)
+        {
+            return false;
+        }
+        return ProcFs.ReadCommandLine(stat.Pid) switch
+        {
+            [_, _, _, Spawner.Marker, var d, ..] => d == dir,
+            [] or [""] => startTimeMatched,
+            _ => false,
+        };
+    }
 
     /// <summary>The leader is gone; its pid may since have been reused as another group's id. A member that carries this
     /// attempt's SLUICE_STEP_DIR proves the group is still ours (while it lives, its group id cannot be reused).</summary>

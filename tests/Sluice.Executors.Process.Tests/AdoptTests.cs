@@ -33,7 +33,7 @@ public sealed class AdoptTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(start.Directory, "go"), "");
         var outcome = await Outcome(adopted);
 
-        Assert.Equal(OutcomeKind.Succeeded, outcome.Kind);
+        Assert.True(outcome.Kind == OutcomeKind.Succeeded, outcome.Reason);
         Assert.Equal(7L, outcome.Outputs!["n"]!.GetValue<long>());
     }
 
@@ -169,6 +169,42 @@ public sealed class AdoptTests : IDisposable
         {
             Assert.Equal(reason, outcome.Reason);
         }
+    }
+
+    [Fact]
+    public async Task AdoptAsync_StoppingStepWhoseSupervisorDiedOfSigterm_IsStoppedAndLeftoversKilled()
+    {
+        // Stop with a grace period, then the server crashes: SIGTERM ended the supervisor (no exit status), the command
+        // ignores it and lives on.
+        var start = Shell(temp, "trap '' TERM; echo $$ > \"$SLUICE_OUTPUTS/child\"; sleep 600");
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var child = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "child"));
+        var record = Record(start, first.Process, StepState.Stopping);
+        first.RequestStop(TimeSpan.FromMinutes(10));
+        await WaitUntilAsync(() => !IsAlive(record.Process!.Pid), "SIGTERM has ended the supervisor");
+        await first.DisposeAsync();
+        Assert.True(IsAlive(child));
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        adopted.RequestStop(TimeSpan.FromMinutes(10));
+        var outcome = await Outcome(adopted);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.False(IsAlive(child));
+    }
+
+    [Fact]
+    public async Task AdoptAsync_StoppingStepThatThenEndsOnItsOwn_IsStopped()
+    {
+        var start = Shell(temp, "while [ ! -e \"$SLUICE_STEP_DIR/go\" ]; do sleep 0.05; done");
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var record = Record(start, first.Process, StepState.Stopping);
+        await first.DisposeAsync();
+
+        await using var adopted = await NewServer().AdoptAsync(start, record, CancellationToken.None);
+        await File.WriteAllTextAsync(Path.Combine(start.Directory, "go"), "");
+
+        Assert.Equal(OutcomeKind.Stopped, (await Outcome(adopted)).Kind);
     }
 
     [Fact]

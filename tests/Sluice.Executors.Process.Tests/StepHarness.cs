@@ -41,12 +41,12 @@ internal static class StepHarness
         IReadOnlyDictionary<string, string>? env = null, string? workingDir = null) =>
         Start(temp, "sh", ["-c", script], env, workingDir, outputs);
 
-    public static StepRecord Record(StepStart start, ProcessHandle? process) => new()
+    public static StepRecord Record(StepStart start, ProcessHandle? process, StepState state = StepState.Running) => new()
     {
         RunId = start.RunId,
         Name = start.StepName,
         Kind = "process",
-        State = StepState.Running,
+        State = state,
         Version = 3,
         Attempt = start.Attempt,
         Inputs = start.Inputs,

@@ -66,13 +66,17 @@ internal sealed class RunActor
             {
                 await ResumeAsync(ct);
             }
-            await ScheduleAsync(ct);
+            var batch = new List<Message>();
+            await ProcessAsync(batch, ct);
             while (!run.State.IsTerminal() && await inbox.Reader.WaitToReadAsync(ct))
             {
-                while (!run.State.IsTerminal() && inbox.Reader.TryRead(out var m))
+                // Everything that arrived meanwhile is handled together and committed in one transaction.
+                batch.Clear();
+                while (batch.Count < 512 && inbox.Reader.TryRead(out var m))
                 {
-                    await HandleAsync(m, ct);
+                    batch.Add(m);
                 }
+                await ProcessAsync(batch, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -110,57 +114,112 @@ internal sealed class RunActor
         }
     }
 
-    private async Task HandleAsync(Message m, CancellationToken ct)
+    /// <summary>Applies a batch of messages, schedules what became ready, commits once, then acts on the outside world:
+    /// answers stops, signals steps, starts processes. Nothing outside happens before its change is durable.</summary>
+    private async Task ProcessAsync(List<Message> batch, CancellationToken ct)
     {
-        switch (m)
+        var tx = new Tx(this, engine.Time.GetUtcNow());
+        var answers = new List<StopMessage>();
+        IdempotencyRecord? idempotency = null;
+        var wasStopping = run.State == RunState.Stopping;
+        foreach (var m in batch)
         {
-            case StopMessage s:
-                try
-                {
-                    s.Reply.TrySetResult(await StopAsync(s.Request, ct));
-                }
-                catch (Exception e)
-                {
-                    s.Reply.TrySetException(e);
-                    if (e is ConcurrencyException)
+            switch (m)
+            {
+                case StopMessage s:
+                    try
                     {
-                        throw;
+                        if (ApplyStop(tx, s.Request) && s.Request.IdempotencyToken is not null && idempotency is null)
+                        {
+                            idempotency = engine.RememberStop(s.Request, tx.RunAfter);
+                        }
+                        answers.Add(s);
                     }
-                }
-                break;
-            case StepDone d:
-                await OnStepDoneAsync(d, ct);
-                break;
-            case StepTimedOut t:
-                if (active.TryGetValue(t.Step, out var a) && a.Attempt == t.Attempt && !a.TimedOut)
-                {
-                    a.TimedOut = true;
-                    a.Execution.RequestStop(GraceFor(t.Step));
-                }
-                return;
-            case Kick:
-                break;
+                    catch (SluiceException e)
+                    {
+                        s.Reply.TrySetException(e);
+                    }
+                    break;
+                case StepStarted st:
+                    ApplyStarted(tx, st);
+                    break;
+                case StepDone d:
+                    await ApplyStepDoneAsync(tx, d);
+                    break;
+                case StepTimedOut t:
+                    if (active.TryGetValue(t.Step, out var a) && a.Attempt == t.Attempt && !a.TimedOut)
+                    {
+                        a.TimedOut = true;
+                        a.Execution.RequestStop(GraceFor(t.Step));
+                    }
+                    break;
+            }
         }
-        await ScheduleAsync(ct);
+        var toStart = Schedule(tx);
+        FinishIfDone(tx);
+        if (idempotency is not null)
+        {
+            idempotency = engine.RememberStop(answers.First(a => a.Request.IdempotencyToken == idempotency.Token).Request, tx.RunAfter);
+        }
+        try
+        {
+            if (tx.HasChanges)
+            {
+                await tx.CommitAsync(ct, idempotency);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var s in answers)
+            {
+                s.Reply.TrySetException(e);
+            }
+            foreach (var _ in toStart)
+            {
+                engine.Slots.Release();
+            }
+            throw;
+        }
+        foreach (var s in answers)
+        {
+            s.Reply.TrySetResult(new StopAnswer(run, Replayed: false));
+        }
+        if (!wasStopping && run.State == RunState.Stopping)
+        {
+            // Durable first, then signal: the stop survives a crash from here on.
+            foreach (var (name, a) in active)
+            {
+                a.Execution.RequestStop(GraceFor(name));
+            }
+        }
+        if (run.State != RunState.Running && run.State != RunState.Queued && waitingForSlot)
+        {
+            engine.Slots.Forget(slotFreed);
+            waitingForSlot = false;
+        }
+        foreach (var (sp, attempt, inputs) in toStart)
+        {
+            await StartProcessAsync(sp, attempt, inputs, ct);
+        }
     }
 
     // ---- stop ----
 
-    private async Task<StopAnswer> StopAsync(StopRunRequest req, CancellationToken ct)
+    /// <summary>Applies a stop; false when the run was stopping already (no second effect). Terminal runs throw.</summary>
+    private bool ApplyStop(Tx tx, StopRunRequest req)
     {
-        switch (run.State)
+        switch (tx.RunAfter.State)
         {
             case RunState.Stopping:
-                return new StopAnswer(run, Replayed: false);
-            case var s when s.IsTerminal():
-                throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is {s} and cannot be stopped");
+                return false;
+            case var st when st.IsTerminal():
+                throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is {st} and cannot be stopped");
         }
-        var now = engine.Time.GetUtcNow();
+        var now = tx.Now;
         var stop = new StopInfo { At = now, Reason = req.Reason, Caller = req.Caller, Grace = req.Grace };
-        var tx = new Tx(this, now);
         tx.Run(RunTrigger.Stop, r => r with { Stop = stop }, req.Reason is null ? "stop requested" : $"stop requested: {req.Reason}", req.Caller,
             new JsonObject { ["grace"] = req.Grace?.TotalSeconds });
-        foreach (var s in steps.Values.ToList())
+        foreach (var s in tx.StepsAfter().ToList())
         {
             if (s.State == StepState.Pending)
             {
@@ -172,28 +231,33 @@ internal sealed class RunActor
                 tx.Step(s.Name, StepTrigger.Stop, null, "stopping");
             }
         }
-        DrainIfIdle(tx);
-        var idem = req.IdempotencyToken is null ? null : engine.RememberStop(req, tx.RunAfter);
-        await tx.CommitAsync(ct, idem);
-        // Durable first, then signal: the stop survives a crash from here on.
-        foreach (var (name, a) in active)
-        {
-            a.Execution.RequestStop(GraceFor(name));
-        }
-        if (waitingForSlot)
-        {
-            engine.Slots.Forget(slotFreed);
-            waitingForSlot = false;
-        }
-        return new StopAnswer(run, Replayed: false);
+        return true;
     }
 
     private TimeSpan GraceFor(string step) =>
         run.Stop?.Grace ?? plan.Find(step)?.StopGracePeriod ?? engine.Options.DefaultStopGracePeriod;
 
-    // ---- completion of a step attempt ----
+    // ---- a step attempt started or ended ----
 
-    private async Task OnStepDoneAsync(StepDone d, CancellationToken ct)
+    private static void ApplyStarted(Tx tx, StepStarted st)
+    {
+        var s = tx.StepAfter(st.Step);
+        if (s.Attempt != st.Attempt)
+        {
+            return;
+        }
+        if (s.State == StepState.Starting)
+        {
+            tx.Step(st.Step, StepTrigger.Started, x => x with { Process = st.Process }, null);
+        }
+        else if (s.State.IsActive())
+        {
+            // Stopped while it was being started: keep its identity all the same.
+            tx.Update(st.Step, x => x with { Process = st.Process });
+        }
+    }
+
+    private async Task ApplyStepDoneAsync(Tx tx, StepDone d)
     {
         if (!active.TryGetValue(d.Step, out var a) || a.Attempt != d.Attempt)
         {
@@ -206,15 +270,14 @@ internal sealed class RunActor
         {
             engine.Slots.Release();
         }
-        var now = engine.Time.GetUtcNow();
-        var s = steps[d.Step];
+        var now = tx.Now;
+        var s = tx.StepAfter(d.Step);
         var o = d.Outcome;
         if (a.TimedOut && o.Kind != OutcomeKind.Succeeded)
         {
             var limit = plan.Find(d.Step)?.Timeout;
             o = StepOutcome.Failure($"timed out after {TimeText.Format(limit ?? TimeSpan.Zero)}");
         }
-        var tx = new Tx(this, now);
         switch (o.Kind)
         {
             case OutcomeKind.Succeeded:
@@ -231,7 +294,7 @@ internal sealed class RunActor
                 break;
             default:
                 var policy = plan.Find(d.Step)?.Retry;
-                if (run.State == RunState.Running && failure is null && policy is not null && s.Attempt <= policy.Count)
+                if (tx.RunAfter.State == RunState.Running && failure is null && policy is not null && s.Attempt <= policy.Count)
                 {
                     var wait = policy.DelayBefore(s.Attempt + 1);
                     tx.Step(d.Step, StepTrigger.Retry, x => x with { NotBefore = now + wait, Reason = o.Reason, ExitCode = o.ExitCode },
@@ -245,8 +308,6 @@ internal sealed class RunActor
                 }
                 break;
         }
-        FinishIfDone(tx);
-        await tx.CommitAsync(ct);
     }
 
     /// <summary>A stopping run with nothing active left becomes Stopped (or Failed, when a step failed during the stop).</summary>
@@ -289,28 +350,29 @@ internal sealed class RunActor
         }
         else if (tx.StepsAfter().All(s => s.State.IsTerminal()))
         {
-            tx.Run(tx.RunAfter.State == RunState.Queued ? RunTrigger.Begin : null, null, null);
+            tx.Begin(now);
             tx.Run(RunTrigger.Succeed, r => r with { EndedAt = now }, "succeeded");
         }
     }
 
     // ---- scheduling ----
 
-    private async Task ScheduleAsync(CancellationToken ct)
+    /// <summary>Marks every step that can go now: skips, conditions and fail steps are decided inline; process steps that get
+    /// a slot are marked Starting (with their resolved inputs) and returned, to be started once that is committed.</summary>
+    private List<(StepPlan Plan, int Attempt, JsonObject Inputs)> Schedule(Tx tx)
     {
-        // Loop because inline steps (conditions, skips) make further steps ready.
-        for (var progressed = true; progressed && !run.State.IsTerminal();)
+        var toStart = new List<(StepPlan, int, JsonObject)>();
+        var now = tx.Now;
+        DateTimeOffset? nextWake = null;
+        for (var progressed = true; progressed;)
         {
             progressed = false;
-            if (run.State is not (RunState.Queued or RunState.Running))
+            nextWake = null;
+            if (tx.RunAfter.State is not (RunState.Queued or RunState.Running) || failure is not null)
             {
-                return;
+                break;
             }
-            var now = engine.Time.GetUtcNow();
-            var tx = new Tx(this, now);
-            DateTimeOffset? nextWake = null;
-            var toStart = new List<StepPlan>();
-            var runningHere = active.Count;
+            var activeNow = tx.StepsAfter().Count(s => s.State.IsActive());
             foreach (var sp in plan.Steps)
             {
                 var s = tx.StepAfter(sp.Name);
@@ -328,10 +390,7 @@ internal sealed class RunActor
                         ready = false;
                         break;
                     }
-                    if (ds is StepState.Skipped or StepState.NotStarted)
-                    {
-                        skip = true;
-                    }
+                    skip |= ds is StepState.Skipped or StepState.NotStarted;
                 }
                 if (!ready)
                 {
@@ -339,8 +398,7 @@ internal sealed class RunActor
                 }
                 if (!skip && sp.Guard is { } g)
                 {
-                    var taken = tx.StepAfter(g.ConditionStep).Outputs?["result"]?.GetValue<bool>();
-                    skip = taken != g.Branch;
+                    skip = tx.StepAfter(g.ConditionStep).Outputs?["result"]?.GetValue<bool>() != g.Branch;
                 }
                 if (skip)
                 {
@@ -364,36 +422,59 @@ internal sealed class RunActor
                         progressed = true;
                         break;
                     default:
-                        if (plan.MaxParallelSteps is { } max && runningHere + toStart.Count >= max)
+                        if (plan.MaxParallelSteps is { } max && activeNow >= max)
                         {
                             continue;
                         }
-                        toStart.Add(sp);
+                        if (!engine.Slots.TryAcquire(slotFreed))
+                        {
+                            waitingForSlot = true;
+                            continue;
+                        }
+                        waitingForSlot = false;
+                        if (MarkStarting(tx, sp, s) is { } inputs)
+                        {
+                            toStart.Add((sp, s.Attempt + 1, inputs));
+                            activeNow++;
+                        }
+                        else
+                        {
+                            engine.Slots.Release();
+                            progressed = true;
+                        }
                         break;
                 }
             }
-            SetWake(nextWake);
-            FinishIfDone(tx);
-            if (tx.HasChanges)
-            {
-                await tx.CommitAsync(ct);
-            }
-            foreach (var sp in toStart)
-            {
-                if (failure is not null || run.State is not (RunState.Queued or RunState.Running))
-                {
-                    break;
-                }
-                if (!engine.Slots.TryAcquire(slotFreed))
-                {
-                    waitingForSlot = true;
-                    break;
-                }
-                waitingForSlot = false;
-                await StartStepAsync(sp, ct);
-                progressed = true;
-            }
         }
+        SetWake(nextWake);
+        return toStart;
+    }
+
+    /// <summary>Pending -> Starting with resolved inputs; a reference that cannot be resolved fails the step instead (null).</summary>
+    private JsonObject? MarkStarting(Tx tx, StepPlan sp, StepRecord s)
+    {
+        var now = tx.Now;
+        var attempt = s.Attempt + 1;
+        tx.Begin(now);
+        JsonObject inputs;
+        try
+        {
+            inputs = ResolveInputs(sp, new Resolver(this, tx, attempt));
+        }
+        catch (SluiceException e)
+        {
+            tx.Step(sp.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+            tx.Step(sp.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
+            failure ??= $"step {sp.Name} failed: {e.Message}";
+            return null;
+        }
+        // Durable before the process exists: after a crash, the attempt is known and is never started twice.
+        tx.Step(sp.Name, StepTrigger.Start, x => x with
+        {
+            Attempt = attempt, StartedAt = now, EndedAt = null, NotBefore = null, Inputs = inputs, Reason = null, ExitCode = null, Process = null,
+            Outputs = null,
+        }, attempt > 1 ? $"attempt {attempt}" : null);
+        return inputs;
     }
 
     private void SetWake(DateTimeOffset? at)
@@ -445,37 +526,10 @@ internal sealed class RunActor
         failure ??= message;
     }
 
-    private async Task StartStepAsync(StepPlan sp, CancellationToken ct)
+    /// <summary>Starts a process whose Starting state is committed; its identity is recorded with the next commit (and in its
+    /// directory at once, for re-adoption should the server die before that).</summary>
+    private async Task StartProcessAsync(StepPlan sp, int attempt, JsonObject inputs, CancellationToken ct)
     {
-        var now = engine.Time.GetUtcNow();
-        var s = steps[sp.Name];
-        var attempt = s.Attempt + 1;
-        var tx = new Tx(this, now);
-        JsonObject inputs;
-        try
-        {
-            inputs = ResolveInputs(sp, new Resolver(this, tx, attempt));
-        }
-        catch (SluiceException e)
-        {
-            engine.Slots.Release();
-            tx.Begin(now);
-            tx.Step(sp.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
-            tx.Step(sp.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
-            failure ??= $"step {sp.Name} failed: {e.Message}";
-            FinishIfDone(tx);
-            await tx.CommitAsync(ct);
-            return;
-        }
-        tx.Begin(now);
-        tx.Step(sp.Name, StepTrigger.Start, x => x with
-        {
-            Attempt = attempt, StartedAt = now, EndedAt = null, NotBefore = null, Inputs = inputs, Reason = null, ExitCode = null, Process = null,
-            Outputs = null,
-        }, attempt > 1 ? $"attempt {attempt}" : null);
-        // Durable before the process exists: after a crash, the attempt is known and is never started twice.
-        await tx.CommitAsync(ct);
-
         var start = new StepStart
         {
             RunId = run.Id, StepName = sp.Name, Attempt = attempt, Directory = engine.Options.StepDirectory(run.Id, sp.Name, attempt),
@@ -488,14 +542,14 @@ internal sealed class RunActor
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            active[sp.Name] = new Active(new FailedExecution(e.Message), attempt, HoldsSlot: true);
-            Post(new StepDone(sp.Name, attempt, StepOutcome.Failure($"could not start: {e.Message}")));
-            return;
+            execution = new FailedExecution($"could not start: {e.Message}");
         }
-        var tx2 = new Tx(this, engine.Time.GetUtcNow());
-        tx2.Step(sp.Name, StepTrigger.Started, x => x with { Process = execution.Process }, null);
-        await tx2.CommitAsync(ct);
+        Post(new StepStarted(sp.Name, attempt, execution.Process));
         Watch(sp, attempt, execution, holdsSlot: true);
+        if (run.State == RunState.Stopping)
+        {
+            execution.RequestStop(GraceFor(sp.Name));
+        }
     }
 
     private void Watch(StepPlan sp, int attempt, IStepExecution execution, bool holdsSlot)
@@ -667,6 +721,9 @@ internal sealed class RunActor
             });
         }
 
+        /// <summary>Changes a step's fields without a transition (no event).</summary>
+        public void Update(string name, Func<StepRecord, StepRecord> mutate) => changed[name] = mutate(StepAfter(name));
+
         public async Task CommitAsync(CancellationToken ct, IdempotencyRecord? idempotency = null)
         {
             var before = actor.run;
@@ -697,6 +754,8 @@ internal sealed class RunActor
     internal sealed record Kick : Message;
 
     internal sealed record StopMessage(StopRunRequest Request, TaskCompletionSource<StopAnswer> Reply) : Message;
+
+    internal sealed record StepStarted(string Step, int Attempt, ProcessHandle? Process) : Message;
 
     internal sealed record StepDone(string Step, int Attempt, StepOutcome Outcome) : Message;
 

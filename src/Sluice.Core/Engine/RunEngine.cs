@@ -20,6 +20,7 @@ public sealed partial class RunEngine : IAsyncDisposable
     private readonly CancellationTokenSource shutdown = new();
     private readonly Lock activation = new();
     private readonly ILogger logger;
+    private ITimer? purgeTimer;
 
     public RunEngine(IRunStore store, IPipelineStore pipelines, DefinitionCompilers compilers, IEnumerable<IStepExecutor> executors,
         EngineOptions options, TimeProvider time, EventHub hub, ILogger<RunEngine>? logger = null)
@@ -67,6 +68,20 @@ public sealed partial class RunEngine : IAsyncDisposable
             await EnsureActorAsync(id, ct);
         }
         Log.Resumed(ids.Count);
+        // Idempotency answers are kept for the retention period, then forgotten (checked hourly).
+        purgeTimer = Time.CreateTimer(_ => _ = PurgeAsync(), null, TimeSpan.Zero, TimeSpan.FromHours(1));
+    }
+
+    private async Task PurgeAsync()
+    {
+        try
+        {
+            await Store.PurgeIdempotencyAsync(Time.GetUtcNow() - Options.IdempotencyRetention, shutdown.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.PurgeFailed(e);
+        }
     }
 
     /// <summary>Gives a newly created run its writer.</summary>
@@ -185,6 +200,10 @@ public sealed partial class RunEngine : IAsyncDisposable
         {
             shutdown.Cancel();
         }
+        if (purgeTimer is not null)
+        {
+            await purgeTimer.DisposeAsync();
+        }
         try
         {
             await Task.WhenAll(actors.Values.Select(a => a.Completion)).WaitAsync(TimeSpan.FromSeconds(30), Time);
@@ -211,6 +230,11 @@ public sealed partial class RunEngine : IAsyncDisposable
 
         public void Resumed(int count) => ResumedRuns(logger, count);
 
+        [LoggerMessage(Level = LogLevel.Warning, Message = "could not purge old idempotency answers")]
+        private static partial void Purge(ILogger logger, Exception e);
+
         public void ShutdownSlow(int count) => Slow(logger, count);
+
+        public void PurgeFailed(Exception e) => Purge(logger, e);
     }
 }

@@ -69,6 +69,9 @@ public interface IRunStore
 
     /// <summary>Remembers an answer; returns the record already there if the (scope, token) is taken.</summary>
     Task<IdempotencyRecord> PutIdempotencyAsync(IdempotencyRecord record, CancellationToken ct);
+
+    /// <summary>Forgets idempotency answers created before <paramref name="olderThan"/>; returns how many.</summary>
+    Task<int> PurgeIdempotencyAsync(DateTimeOffset olderThan, CancellationToken ct);
 }
 
 /// <summary>Pipelines and their immutable versions.</summary>
