@@ -161,30 +161,44 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
     /// attempt's SLUICE_STEP_DIR proves the group is still ours (while it lives, its group id cannot be reused).</summary>
     private static bool LeftoversAreOurs(int pgid, string dir)
     {
-        if (Native.kill(-pgid, 0) != 0 && Native.LastError == Native.ESRCH)
-        {
-            return false;
-        }
         var marker = Encoding.UTF8.GetBytes($"SLUICE_STEP_DIR={dir}\0");
-        foreach (var m in ProcFs.GroupMembers(pgid))
+        var answer = false;
+        // A process caught between fork and the end of exec shows an empty environment for a moment: look again then.
+        SpinWait.SpinUntil(() => Check(out answer), TimeSpan.FromMilliseconds(100));
+        return answer;
+
+        bool Check(out bool ours)
         {
-            if (!m.Alive)
+            ours = false;
+            if (Native.kill(-pgid, 0) != 0 && Native.LastError == Native.ESRCH)
             {
-                continue;
+                return true;
             }
-            try
+            var undecided = false;
+            foreach (var m in ProcFs.GroupMembers(pgid))
             {
-                var environ = File.ReadAllBytes($"/proc/{m.Pid.ToString(CultureInfo.InvariantCulture)}/environ");
+                if (!m.Alive)
+                {
+                    continue;
+                }
+                byte[] environ;
+                try
+                {
+                    environ = File.ReadAllBytes($"/proc/{m.Pid.ToString(CultureInfo.InvariantCulture)}/environ");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;
+                }
                 if (environ.AsSpan().IndexOf(marker) >= 0)
                 {
+                    ours = true;
                     return true;
                 }
+                undecided |= environ.Length == 0;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
+            return !undecided;
         }
-        return false;
     }
 
     private sealed record Inputs(string Command, List<string> Args, Dictionary<string, string> Env, string? WorkingDir);

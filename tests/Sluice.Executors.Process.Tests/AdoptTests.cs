@@ -12,7 +12,11 @@ public sealed class AdoptTests : IDisposable
 {
     private readonly TempDirectory temp = new("sluice-adopt");
 
-    public void Dispose() => temp.Dispose();
+    public void Dispose()
+    {
+        KillLeftovers(temp.Path);
+        temp.Dispose();
+    }
 
     private static ProcessExecutor NewServer() => new(TimeProvider.System);
 

@@ -13,7 +13,11 @@ public sealed class ProcessExecutorTests : IDisposable
     private readonly TempDirectory temp = new("sluice-proc");
     private readonly ProcessExecutor executor = new(TimeProvider.System);
 
-    public void Dispose() => temp.Dispose();
+    public void Dispose()
+    {
+        KillLeftovers(temp.Path);
+        temp.Dispose();
+    }
 
     [Fact]
     public void Kind_IsProcess() => Assert.Equal("process", executor.Kind);

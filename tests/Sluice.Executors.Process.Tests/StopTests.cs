@@ -11,7 +11,11 @@ public sealed class StopTests : IDisposable
     private readonly TempDirectory temp = new("sluice-stop");
     private readonly ProcessExecutor executor = new(TimeProvider.System);
 
-    public void Dispose() => temp.Dispose();
+    public void Dispose()
+    {
+        KillLeftovers(temp.Path);
+        temp.Dispose();
+    }
 
     [Fact]
     public async Task RequestStop_GraceZero_KillsTheProcessAndReportsStopped()
