@@ -362,6 +362,7 @@ internal sealed class RunActor
     private List<(StepPlan Plan, int Attempt, JsonObject Inputs)> Schedule(Tx tx)
     {
         var toStart = new List<(StepPlan, int, JsonObject)>();
+        var wantedSlot = false;
         var now = tx.Now;
         DateTimeOffset? nextWake = null;
         for (var progressed = true; progressed;)
@@ -426,6 +427,7 @@ internal sealed class RunActor
                         {
                             continue;
                         }
+                        wantedSlot = true;
                         if (!engine.Slots.TryAcquire(slotFreed))
                         {
                             waitingForSlot = true;
@@ -447,6 +449,12 @@ internal sealed class RunActor
             }
         }
         SetWake(nextWake);
+        if (!wantedSlot && waitingForSlot)
+        {
+            // Woken for a slot it no longer wants: step out of the queue so that others are not held up.
+            engine.Slots.Forget(slotFreed);
+            waitingForSlot = false;
+        }
         return toStart;
     }
 

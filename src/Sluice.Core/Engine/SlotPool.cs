@@ -23,6 +23,7 @@ public sealed class SlotPool(int capacity)
     /// <summary>Takes a slot if one is free; otherwise queues <paramref name="onFree"/> (once) to be called when one frees.</summary>
     public bool TryAcquire(Action? onFree = null)
     {
+        Action? wakeNext = null;
         lock (gate)
         {
             if (used < capacity && (waiters.Count == 0 || onFree is null || waiters.First?.Value == onFree))
@@ -32,14 +33,20 @@ public sealed class SlotPool(int capacity)
                     waiters.RemoveFirst();
                 }
                 used++;
-                return true;
+                // Several slots may have freed at once: the next waiter gets its turn now, not at the next release.
+                wakeNext = used < capacity ? waiters.First?.Value : null;
             }
-            if (onFree is not null && !waiters.Contains(onFree))
+            else
             {
-                waiters.AddLast(onFree);
+                if (onFree is not null && !waiters.Contains(onFree))
+                {
+                    waiters.AddLast(onFree);
+                }
+                return false;
             }
-            return false;
         }
+        wakeNext?.Invoke();
+        return true;
     }
 
     public void Release()
