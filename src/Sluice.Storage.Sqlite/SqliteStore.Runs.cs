@@ -227,6 +227,15 @@ public sealed partial class SqliteStore
                 .With("@scope", record.Scope).With("@token", record.Token).ReadOne(ReadIdempotency)!, ct);
     }
 
+    public Task<(string RunId, string Step)?> FindCallbackAsync(string token, CancellationToken ct) =>
+        ReadAsync<(string, string)?>(s =>
+        {
+            // The expression and the condition match the index steps_callback_token exactly, so that it is used.
+            using var r = s.Command("SELECT run_id, name FROM steps WHERE json_extract(executor_data, '$.token') = @token AND executor_data IS NOT NULL")
+                .With("@token", token).ExecuteReader();
+            return r.Read() ? (r.GetString(0), r.GetString(1)) : null;
+        }, ct);
+
     /// <summary>Forgets idempotency answers created before the time; returns how many.</summary>
     public Task<int> PurgeIdempotencyAsync(DateTimeOffset olderThan, CancellationToken ct) =>
         WriteAsync(s => s.Command("DELETE FROM idempotency WHERE created_at < @older_than")

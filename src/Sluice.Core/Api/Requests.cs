@@ -62,3 +62,20 @@ public sealed record RunFilter
 
 /// <summary>A run with its steps.</summary>
 public sealed record RunDetail(RunRecord Run, IReadOnlyList<StepRecord> Steps);
+
+/// <summary>Complete a callback step's token: success with output values (strings), or failure with a reason.</summary>
+public sealed record CallbackAnswerRequest
+{
+    public required string Token { get; init; }
+    public required bool Success { get; init; }
+    public IReadOnlyDictionary<string, string>? Outputs { get; init; }
+    public string? Reason { get; init; }
+    /// <summary>The same token with the same request returns the first answer; anything else on an answered token is a conflict.</summary>
+    public string? IdempotencyToken { get; init; }
+    public Scope? Scope { get; init; }
+    public string? Caller { get; init; }
+
+    /// <summary>Identifies the request for replays: idempotency token, outcome, outputs and reason.</summary>
+    public string Fingerprint() =>
+        $"{IdempotencyToken}\n{Success}\n{string.Join("\n", (Outputs ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value))}\n{Reason}";
+}

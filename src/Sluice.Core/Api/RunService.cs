@@ -192,6 +192,39 @@ public sealed class RunService(RunEngine engine)
         };
     }
 
+    /// <summary>Completes a callback step's token (success with outputs, or failure); returns the run after the answer.</summary>
+    public async Task<RunRecord> AnswerCallbackAsync(CallbackAnswerRequest req, CancellationToken ct)
+    {
+        var problems = new List<Problem>();
+        if (req.Token.Length is < 1 or > 64 || !req.Token.All(char.IsAsciiLetterOrDigit))
+        {
+            problems.Add(new Problem("token", "a callback token is letters and digits"));
+        }
+        Validation.Text(req.Reason, "reason", 1024, problems);
+        Validation.Token(req.IdempotencyToken, "idempotencyToken", problems);
+        if (req.Outputs is { } outs)
+        {
+            if (outs.Count > 50)
+            {
+                problems.Add(new Problem("outputs", "at most 50 outputs"));
+            }
+            foreach (var (k, v) in outs)
+            {
+                if (k.Length is < 1 or > 256 || v is null || v.Length > 1024)
+                {
+                    problems.Add(new Problem($"outputs.{Validation.Show(k)}", "a name is 1-256 characters and a value at most 1024"));
+                }
+            }
+        }
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+        var found = await Store.FindCallbackAsync(req.Token, ct) ?? throw SluiceException.NotFound($"callback token {req.Token} not found");
+        await FindAsync(found.RunId, req.Scope, ct);
+        return await engine.AnswerCallbackAsync(found.RunId, found.Step, req, ct);
+    }
+
     /// <summary>Deletes a terminal run with its steps, events and logs.</summary>
     public async Task DeleteAsync(string runId, Scope? scope, CancellationToken ct)
     {

@@ -123,6 +123,11 @@ public sealed partial class Template
         return sb.ToString();
     }
 
+    /// <summary>The value as JSON: a template that is exactly one reference keeps the referenced value's type
+    /// (a number stays a number); anything else renders to a string.</summary>
+    public JsonNode? RenderValue(IValueResolver resolver) =>
+        parts.Length == 1 && parts[0] is Reference only ? resolver.Resolve(only)?.DeepClone() : JsonValue.Create(Render(resolver));
+
     public override string ToString() => Source;
 
     [GeneratedRegex(@"\{\{([^{}]*)\}\}")]

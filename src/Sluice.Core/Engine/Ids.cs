@@ -19,6 +19,28 @@ public static class Ids
         return new string(c);
     }
 
+    /// <summary>A callback token: 10 characters of [a-zA-Z0-9], as SageMaker's.</summary>
+    public static string CallbackToken()
+    {
+        const string chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        Span<char> c = stackalloc char[10];
+        for (var i = 0; i < c.Length; i++)
+        {
+            c[i] = chars[RandomNumberGenerator.GetInt32(chars.Length)];
+        }
+        return new string(c);
+    }
+
+    /// <summary>The SageMaker-style ARN of a run's execution: arn:aws:sagemaker:{location}:{account}:pipeline/{name}/execution/{id}.</summary>
+    public static string ExecutionArn(Domain.RunRecord run)
+    {
+        var account = run.FaceData?["account"]?.GetValue<string>() ?? DefaultAccount;
+        return $"arn:aws:sagemaker:{run.Scope.Location}:{account}:pipeline/{run.PipelineName.ToLowerInvariant()}/execution/{run.Id}";
+    }
+
+    /// <summary>The account of the default tenant (development mode).</summary>
+    public const string DefaultAccount = "000000000000";
+
     /// <summary>A caller-chosen run id: 1-63 characters of [a-z0-9-], starting with a letter, not ending with '-'.</summary>
     public static bool IsValidRunId(string id) =>
         id.Length is >= 1 and <= 63 && id[0] is >= 'a' and <= 'z' && id[^1] != '-'

@@ -56,6 +56,21 @@ internal sealed class RunActor
         return reply.Task;
     }
 
+    public Task<RunRecord> EnqueueAnswer(string step, CallbackAnswerRequest request)
+    {
+        var reply = new TaskCompletionSource<RunRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Post(new CallbackAnswer(step, request, reply)))
+        {
+            reply.SetException(new ActorGoneException());
+        }
+        return reply.Task;
+    }
+
+    /// <summary>Whether this request is a replay of the answer that ended the step (same idempotency token, same content).</summary>
+    internal static bool IsReplay(StepRecord? s, CallbackAnswerRequest request) =>
+        request.IdempotencyToken is not null && s?.ExecutorData?["answer"]?["fingerprint"]?.GetValue<string>() is { } f
+        && f == RunEngine.Hash(request.Fingerprint()) && s.ExecutorData?["token"]?.GetValue<string>() == request.Token;
+
     private async Task LoopAsync(bool resume)
     {
         var ct = engine.ShutdownToken;
@@ -120,6 +135,7 @@ internal sealed class RunActor
     {
         var tx = new Tx(this, engine.Time.GetUtcNow());
         var answers = new List<StopMessage>();
+        var callbackReplies = new List<TaskCompletionSource<RunRecord>>();
         IdempotencyRecord? idempotency = null;
         var wasStopping = run.State == RunState.Stopping;
         foreach (var m in batch)
@@ -145,6 +161,23 @@ internal sealed class RunActor
                     break;
                 case StepDone d:
                     await ApplyStepDoneAsync(tx, d);
+                    break;
+                case CallbackAnswer c:
+                    try
+                    {
+                        if (await ApplyAnswerAsync(tx, c))
+                        {
+                            callbackReplies.Add(c.Reply);
+                        }
+                        else
+                        {
+                            c.Reply.TrySetResult(run);
+                        }
+                    }
+                    catch (SluiceException e)
+                    {
+                        c.Reply.TrySetException(e);
+                    }
                     break;
                 case StepTimedOut t:
                     if (active.TryGetValue(t.Step, out var a) && a.Attempt == t.Attempt && !a.TimedOut)
@@ -174,6 +207,10 @@ internal sealed class RunActor
             {
                 s.Reply.TrySetException(e);
             }
+            foreach (var r in callbackReplies)
+            {
+                r.TrySetException(e);
+            }
             foreach (var _ in toStart)
             {
                 engine.Slots.Release();
@@ -183,6 +220,10 @@ internal sealed class RunActor
         foreach (var s in answers)
         {
             s.Reply.TrySetResult(new StopAnswer(run, Replayed: false));
+        }
+        foreach (var r in callbackReplies)
+        {
+            r.TrySetResult(run);
         }
         if (!wasStopping && run.State == RunState.Stopping)
         {
@@ -201,6 +242,74 @@ internal sealed class RunActor
         {
             await StartProcessAsync(sp, attempt, inputs, ct);
         }
+    }
+
+    // ---- callback answers ----
+
+    /// <summary>Applies an answer to a waiting callback step: true when it changed the step; false for a replay of the
+    /// answer that ended it. Anything else on an answered token is a conflict.</summary>
+    private async Task<bool> ApplyAnswerAsync(Tx tx, CallbackAnswer c)
+    {
+        var s = tx.StepAfter(c.Step);
+        if (s.ExecutorData?["token"]?.GetValue<string>() != c.Request.Token)
+        {
+            throw SluiceException.NotFound($"callback token {c.Request.Token} not found");
+        }
+        if (IsReplay(s, c.Request))
+        {
+            return false;
+        }
+        if (s.ExecutorData?["answer"] is not null || !s.State.IsActive() || !active.TryGetValue(c.Step, out var a))
+        {
+            throw new SluiceException(ErrorKind.FailedPrecondition,
+                $"callback token {c.Request.Token} was already answered (step {c.Step} is {s.State})");
+        }
+        StepOutcome outcome;
+        if (s.State == StepState.Stopping)
+        {
+            // After the "Stopping" message, either answer finishes the stop (SageMaker seed).
+            outcome = StepOutcome.Stopped(c.Request.Success ? "stopped; the callback answered success" : $"stopped; the callback answered failure: {c.Request.Reason}");
+        }
+        else if (c.Request.Success)
+        {
+            outcome = CallbackOutputs(c.Step, c.Request.Outputs);
+        }
+        else
+        {
+            outcome = StepOutcome.Failure(c.Request.Reason is { Length: > 0 } r ? r : "the callback reported a failure");
+        }
+        var answer = new JsonObject
+        {
+            ["fingerprint"] = RunEngine.Hash(c.Request.Fingerprint()), ["success"] = c.Request.Success, ["at"] = tx.Now.ToString("O"),
+            ["caller"] = c.Request.Caller,
+        };
+        await ApplyStepDoneAsync(tx, new StepDone(c.Step, a.Attempt, outcome));
+        tx.Update(c.Step, x =>
+        {
+            var data = (JsonObject?)x.ExecutorData?.DeepClone() ?? [];
+            data["answer"] = answer;
+            return x with { ExecutorData = data };
+        });
+        return true;
+    }
+
+    /// <summary>The declared outputs from the strings a consumer sent, each converted to its declared type; others are ignored.</summary>
+    private StepOutcome CallbackOutputs(string step, IReadOnlyDictionary<string, string>? given)
+    {
+        var outputs = new JsonObject();
+        foreach (var o in plan.Find(step)?.Outputs ?? [])
+        {
+            if (given is null || !given.TryGetValue(o.Name, out var text))
+            {
+                continue;
+            }
+            if (!Values.TryCoerce(JsonValue.Create(text), o.Type, out var typed, out var error))
+            {
+                return StepOutcome.Failure($"output {o.Name}: {error}");
+            }
+            outputs[o.Name] = typed;
+        }
+        return StepOutcome.Success(outputs);
     }
 
     // ---- stop ----
@@ -476,11 +585,13 @@ internal sealed class RunActor
             failure ??= $"step {sp.Name} failed: {e.Message}";
             return null;
         }
+        // A callback step's token is chosen here, so that it is durable before any message carries it.
+        var data = sp is CallbackStepPlan ? new JsonObject { ["token"] = Ids.CallbackToken() } : null;
         // Durable before the process exists: after a crash, the attempt is known and is never started twice.
         tx.Step(sp.Name, StepTrigger.Start, x => x with
         {
             Attempt = attempt, StartedAt = now, EndedAt = null, NotBefore = null, Inputs = inputs, Reason = null, ExitCode = null, Process = null,
-            Outputs = null,
+            Outputs = null, ExecutorData = data,
         }, attempt > 1 ? $"attempt {attempt}" : null);
         return inputs;
     }
@@ -541,7 +652,7 @@ internal sealed class RunActor
         var start = new StepStart
         {
             RunId = run.Id, StepName = sp.Name, Attempt = attempt, Directory = engine.Options.StepDirectory(run.Id, sp.Name, attempt),
-            Plan = sp, Inputs = inputs,
+            Plan = sp, Inputs = inputs, ExecutorData = steps[sp.Name].ExecutorData, Scope = run.Scope,
         };
         IStepExecution execution;
         try
@@ -593,6 +704,19 @@ internal sealed class RunActor
                     ["env"] = env,
                     ["workingDir"] = p.WorkingDir?.Render(r),
                 };
+            case CallbackStepPlan c:
+                var arguments = new JsonObject();
+                foreach (var (k, v) in c.Arguments)
+                {
+                    arguments[k] = v.RenderValue(r);
+                }
+                return new JsonObject
+                {
+                    ["queue"] = c.Queue?.Render(r),
+                    ["webhook"] = c.Webhook?.Render(r),
+                    ["arguments"] = arguments,
+                    ["executionArn"] = r.ExecutionArn,
+                };
             default:
                 return [];
         }
@@ -612,7 +736,7 @@ internal sealed class RunActor
             var start = new StepStart
             {
                 RunId = run.Id, StepName = s.Name, Attempt = s.Attempt, Directory = engine.Options.StepDirectory(run.Id, s.Name, s.Attempt),
-                Plan = sp, Inputs = s.Inputs ?? [],
+                Plan = sp, Inputs = s.Inputs ?? [], ExecutorData = s.ExecutorData, Scope = run.Scope,
             };
             var execution = await engine.ExecutorFor(sp.Kind).AdoptAsync(start, s, ct);
             // Re-adopted steps count against the slots like any other; the limit may be exceeded briefly after a restart.
@@ -655,6 +779,8 @@ internal sealed class RunActor
 
     private sealed class Resolver(RunActor actor, Tx tx, int attempt) : IValueResolver
     {
+        public string ExecutionArn => Ids.ExecutionArn(actor.run);
+
         public JsonNode? Resolve(Reference reference) => reference switch
         {
             ParamRef p => actor.run.Parameters.TryGetPropertyValue(p.Name, out var v)
@@ -768,6 +894,8 @@ internal sealed class RunActor
     internal sealed record StepDone(string Step, int Attempt, StepOutcome Outcome) : Message;
 
     internal sealed record StepTimedOut(string Step, int Attempt) : Message;
+
+    internal sealed record CallbackAnswer(string Step, CallbackAnswerRequest Request, TaskCompletionSource<RunRecord> Reply) : Message;
 
     private sealed record Active(IStepExecution Execution, int Attempt, bool HoldsSlot)
     {

@@ -126,6 +126,32 @@ public sealed partial class RunEngine : IAsyncDisposable
         throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
     }
 
+    /// <summary>Applies the answer to a callback token through the run's writer; returns the run after it.</summary>
+    internal async Task<RunRecord> AnswerCallbackAsync(string runId, string step, CallbackAnswerRequest request, CancellationToken ct)
+    {
+        for (var tries = 0; tries < 3; tries++)
+        {
+            var actor = await EnsureActorAsync(runId, ct);
+            if (actor is null)
+            {
+                break;
+            }
+            try
+            {
+                return await actor.EnqueueAnswer(step, request).WaitAsync(ct);
+            }
+            catch (ActorGoneException)
+            {
+            }
+        }
+        // The run is finished: only a replay of the answer that finished the step can succeed.
+        var run = await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"callback token {request.Token} not found");
+        var s = (await Store.GetStepsAsync(runId, ct)).FirstOrDefault(x => x.Name == step);
+        return RunActor.IsReplay(s, request) ? run
+            : throw new SluiceException(ErrorKind.FailedPrecondition,
+                $"callback token {request.Token} cannot be answered: run {runId} is {run.State} and step {step} is {s?.State}");
+    }
+
     /// <summary>Waits until no run has a writer on this node (tests and benchmarks).</summary>
     public async Task WhenIdleAsync(CancellationToken ct)
     {

@@ -34,6 +34,12 @@ public sealed record StepStart
     /// <summary>The step's inputs with every reference resolved. For process steps:
     /// {"command": string, "args": [string], "env": {string: string}, "workingDir": string?}.</summary>
     public required JsonObject Inputs { get; init; }
+
+    /// <summary>Data the engine keeps for this attempt in the store (a callback step's token).</summary>
+    public JsonObject? ExecutorData { get; init; }
+
+    /// <summary>Who owns the run (a callback queue lives in this scope).</summary>
+    public Scope Scope { get; init; } = Scope.Default;
 }
 
 /// <summary>One running attempt of a step.</summary>

@@ -70,6 +70,9 @@ public interface IRunStore
     /// <summary>Remembers an answer; returns the record already there if the (scope, token) is taken.</summary>
     Task<IdempotencyRecord> PutIdempotencyAsync(IdempotencyRecord record, CancellationToken ct);
 
+    /// <summary>The run and step whose executor data carries this callback token, if any.</summary>
+    Task<(string RunId, string Step)?> FindCallbackAsync(string token, CancellationToken ct);
+
     /// <summary>Forgets idempotency answers created before <paramref name="olderThan"/>; returns how many.</summary>
     Task<int> PurgeIdempotencyAsync(DateTimeOffset olderThan, CancellationToken ct);
 }

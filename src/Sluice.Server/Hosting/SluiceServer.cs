@@ -5,6 +5,7 @@ using Sluice.Core.Execution;
 using Sluice.Core.Storage;
 using Sluice.Executors.Process;
 using Sluice.Server.Apis.Native;
+using Sluice.Server.Transports;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Server.Hosting;
@@ -51,6 +52,8 @@ public static class SluiceServer
         services.AddSingleton<IDefinitionCompiler, NativeDefinitionCompiler>();
         services.AddSingleton(sp => new DefinitionCompilers(sp.GetServices<IDefinitionCompiler>()));
         services.AddSingleton<IStepExecutor>(sp => new ProcessExecutor(time));
+        services.AddSingleton<ICallbackTransport>(sp => new WebhookTransport(new HttpClient(), time));
+        services.AddSingleton<IStepExecutor>(sp => new CallbackExecutor(sp.GetServices<ICallbackTransport>(), time));
         services.AddSingleton<RunEngine>();
         services.AddSingleton<RunService>();
         services.AddSingleton<PipelineService>();

@@ -40,6 +40,8 @@ internal static class NativeApi
         api.MapGet("/operations/{id}", GetOperationAsync);
 
         api.MapGet("/events", EventStream.StreamAsync);
+
+        CallbackApi.Map(api);
     }
 
     // ---- pipelines ----

@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+
+namespace Sluice.Core.Execution;
+
+/// <summary>Delivers callback messages: the built-in queue (default) or a webhook.</summary>
+public interface ICallbackTransport
+{
+    /// <summary>"queue" or "webhook": the input key of a callback step that names the address.</summary>
+    string Kind { get; }
+
+    /// <summary>Delivers one message durably (queue) or with retries (webhook); throws when it cannot.</summary>
+    Task PublishAsync(Scope scope, string address, JsonObject body, CancellationToken ct);
+}
+
+/// <summary>Callback steps: publish {"token", "pipelineExecutionArn", "arguments", "status": "Executing"} and wait until the
+/// token is completed through the API (the engine applies the answer). A stop publishes the same message with
+/// "status": "Stopping" and keeps waiting: only the answer ends the step (SageMaker seed).</summary>
+public sealed class CallbackExecutor(IEnumerable<ICallbackTransport> transports, TimeProvider time) : IStepExecutor
+{
+    private readonly Dictionary<string, ICallbackTransport> byKind = transports.ToDictionary(t => t.Kind, StringComparer.Ordinal);
+
+    public string Kind => "callback";
+
+    private TimeProvider Time => time;
+
+    /// <summary>The message body for a status, exactly as SageMaker sends it (spec 4.1).</summary>
+    public static JsonObject Message(string token, JsonObject inputs, string status) => new()
+    {
+        ["token"] = token,
+        ["pipelineExecutionArn"] = inputs["executionArn"]?.DeepClone(),
+        ["arguments"] = inputs["arguments"]?.DeepClone() ?? new JsonObject(),
+        ["status"] = status,
+    };
+
+    public async Task<IStepExecution> StartAsync(StepStart start, CancellationToken ct)
+    {
+        var execution = Create(start, start.Attempt);
+        if (execution.Completion.IsCompleted)
+        {
+            return execution;
+        }
+        try
+        {
+            await execution.PublishAsync("Executing", ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await execution.DisposeAsync();
+            return new Ended(StepOutcome.Failure($"could not publish the callback message: {e.Message}"));
+        }
+        return execution;
+    }
+
+    /// <summary>After a restart the step simply waits again: its token is in the store and still works.</summary>
+    public Task<IStepExecution> AdoptAsync(StepStart start, StepRecord record, CancellationToken ct) =>
+        Task.FromResult<IStepExecution>(Create(start, record.Attempt, record.StartedAt));
+
+    private CallbackExecution Create(StepStart start, int attempt, DateTimeOffset? startedAt = null)
+    {
+        var token = start.ExecutorData?["token"]?.GetValue<string>();
+        var (kind, address) = start.Inputs["webhook"]?.GetValue<string>() is { } url ? ("webhook", url)
+            : ("queue", start.Inputs["queue"]?.GetValue<string>());
+        string? problem = token is null ? "the step has no callback token"
+            : address is null ? "the step names no queue or webhook"
+            : !byKind.ContainsKey(kind) ? $"no {kind} transport is configured"
+            : null;
+        var deadline = (start.Plan as CallbackStepPlan)?.AnswerDeadline;
+        return new CallbackExecution(this, start, token ?? "", kind, address ?? "", problem, deadline, startedAt ?? time.GetUtcNow());
+    }
+
+    private sealed class CallbackExecution : IStepExecution
+    {
+        private readonly CallbackExecutor owner;
+        private readonly StepStart start;
+        private readonly string token;
+        private readonly string kind;
+        private readonly string address;
+        private readonly TaskCompletionSource<StepOutcome> outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ITimer? deadlineTimer;
+        private int stopping;
+
+        public CallbackExecution(CallbackExecutor owner, StepStart start, string token, string kind, string address, string? problem,
+            TimeSpan? deadline, DateTimeOffset startedAt)
+        {
+            this.owner = owner;
+            this.start = start;
+            this.token = token;
+            this.kind = kind;
+            this.address = address;
+            if (problem is not null)
+            {
+                outcome.SetResult(StepOutcome.Failure(problem));
+            }
+            else if (deadline is { } d)
+            {
+                var due = startedAt + d - owner.Time.GetUtcNow();
+                deadlineTimer = owner.Time.CreateTimer(_ => outcome.TrySetResult(StepOutcome.Failure(
+                        $"no answer to callback token {token} within {d.TotalSeconds:0.###} s")),
+                    null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        public ProcessHandle? Process => null;
+
+        /// <summary>Ends only by the answer deadline; an answer is applied by the engine directly.</summary>
+        public Task<StepOutcome> Completion => outcome.Task;
+
+        public Task PublishAsync(string status, CancellationToken ct) =>
+            owner.byKind[kind].PublishAsync(start.Scope, address, Message(token, start.Inputs, status), ct);
+
+        /// <summary>Publishes the "Stopping" message once; the step keeps waiting for its answer.</summary>
+        public void RequestStop(TimeSpan grace)
+        {
+            if (Interlocked.Exchange(ref stopping, 1) == 1 || outcome.Task.IsCompleted)
+            {
+                return;
+            }
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await PublishAsync("Stopping", CancellationToken.None);
+                }
+                catch (Exception)
+                {
+                    // The consumer cannot learn of the stop; the step still ends when the token is answered.
+                }
+            });
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            deadlineTimer?.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class Ended(StepOutcome o) : IStepExecution
+    {
+        public ProcessHandle? Process => null;
+
+        public Task<StepOutcome> Completion { get; } = Task.FromResult(o);
+
+        public void RequestStop(TimeSpan grace)
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
