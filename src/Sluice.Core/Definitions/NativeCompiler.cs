@@ -46,9 +46,10 @@ public static partial class NativeCompiler
     private static readonly string[] ProcessFields = ["command", "args", "env", "workingDir", "outputs", "timeout", "retries", "stopGracePeriod"];
     private static readonly string[] ConditionFields = ["if", "then", "else"];
     private static readonly string[] FailFields = ["message"];
-    private static readonly string[] AllStepFields = [.. CommonStepFields, .. ProcessFields, .. ConditionFields, .. FailFields];
+    private static readonly string[] CallbackFields = ["queue", "webhook", "arguments", "answerDeadline"];
+    private static readonly string[] AllStepFields = [.. CommonStepFields, .. ProcessFields, .. ConditionFields, .. FailFields, .. CallbackFields];
     private static readonly string[] RetryFields = ["count", "backoff", "multiplier", "maxBackoff"];
-    private static readonly string[] StepTypes = ["process", "condition", "fail"];
+    private static readonly string[] StepTypes = ["process", "condition", "fail", "callback"];
     private static readonly string[] TypeNames = ["String", "Integer", "Float", "Boolean"];
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -62,6 +63,9 @@ public static partial class NativeCompiler
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvName();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,80}$")]
+    private static partial Regex QueueName();
 
     [GeneratedRegex(@"\{\{[^{}]*\}\}")]
     private static partial Regex ClosedPlaceholder();
@@ -94,6 +98,10 @@ public static partial class NativeCompiler
         public List<Draft> Then { get; } = [];
         public List<Draft> Else { get; } = [];
         public Template? Message { get; set; }
+        public Template? Queue { get; set; }
+        public Template? Webhook { get; set; }
+        public Dictionary<string, Template> Arguments { get; } = new(StringComparer.Ordinal);
+        public TimeSpan? AnswerDeadline { get; set; }
         public List<string> Deps { get; } = [];
     }
 
@@ -534,7 +542,7 @@ public static partial class NativeCompiler
                 {
                     d.KindValid = false;
                     d.OutputsKnown = false;
-                    Add(Join(path, "type"), tn, $"unknown step type '{Clip(type)}' (use process, condition or fail){Suggest(type, StepTypes)}");
+                    Add(Join(path, "type"), tn, $"unknown step type '{Clip(type)}' (use process, condition, fail or callback){Suggest(type, StepTypes)}");
                 }
             }
             else if (f.ContainsKey("type") && Get(f, "type") is not null)
@@ -561,7 +569,7 @@ public static partial class NativeCompiler
             }
             foreach (var (key, (keyNode, _)) in f)
             {
-                if (d.Kind != "process" && ProcessFields.Contains(key))
+                if (d.Kind != "process" && ProcessFields.Contains(key) && !(key == "outputs" && d.Kind == "callback"))
                 {
                     Add(Join(path, key), keyNode, key == "outputs"
                         ? $"a {d.Kind} step has no outputs"
@@ -575,6 +583,10 @@ public static partial class NativeCompiler
                 {
                     Add(Join(path, key), keyNode, $"'{key}' is only for fail steps, not for a {d.Kind} step");
                 }
+                else if (d.Kind != "callback" && CallbackFields.Contains(key))
+                {
+                    Add(Join(path, key), keyNode, $"'{key}' is only for callback steps, not for a {d.Kind} step");
+                }
             }
             switch (d.Kind)
             {
@@ -583,6 +595,9 @@ public static partial class NativeCompiler
                     break;
                 case "condition":
                     ReadCondition(d, f, map, path, depth);
+                    break;
+                case "callback":
+                    ReadCallback(d, f, map, path);
                     break;
                 default:
                     d.Message = Get(f, "message") is { } msg
@@ -656,6 +671,23 @@ public static partial class NativeCompiler
             {
                 d.WorkingDir = TemplateOf(w, Join(path, "workingDir"), "workingDir", d);
             }
+            ReadOutputs(d, f, path);
+            if (Get(f, "timeout") is { } to)
+            {
+                d.Timeout = Duration(to, Join(path, "timeout"), "timeout", false, TimeSpan.FromDays(7), "7 days");
+            }
+            if (Get(f, "stopGracePeriod") is { } g)
+            {
+                d.StopGrace = Duration(g, Join(path, "stopGracePeriod"), "stopGracePeriod", true, TimeSpan.FromHours(1), "1 hour");
+            }
+            if (Get(f, "retries") is { } r)
+            {
+                d.Retry = Retries(r, Join(path, "retries"));
+            }
+        }
+
+        private void ReadOutputs(Draft d, Dictionary<string, (SScalar Key, SNode Value)> f, string path)
+        {
             if (Get(f, "outputs") is { } o && Expect<SMap>(o, Join(path, "outputs"), "outputs", "a map of name: type") is { } outs)
             {
                 if (outs.Entries.Count > MaxOutputs)
@@ -684,18 +716,61 @@ public static partial class NativeCompiler
                     }
                 }
             }
-            if (Get(f, "timeout") is { } to)
+        }
+
+        private void ReadCallback(Draft d, Dictionary<string, (SScalar Key, SNode Value)> f, SMap map, string path)
+        {
+            var queue = Get(f, "queue");
+            var webhook = Get(f, "webhook");
+            if (queue is not null && webhook is not null)
             {
-                d.Timeout = Duration(to, Join(path, "timeout"), "timeout", false, TimeSpan.FromDays(7), "7 days");
+                Add(Join(path, "webhook"), webhook, "a callback step has either a queue or a webhook, not both");
             }
-            if (Get(f, "stopGracePeriod") is { } g)
+            else if (queue is null && webhook is null)
             {
-                d.StopGrace = Duration(g, Join(path, "stopGracePeriod"), "stopGracePeriod", true, TimeSpan.FromHours(1), "1 hour");
+                Add(Join(path, "queue"), map, "a callback step needs a queue (or a webhook URL)");
             }
-            if (Get(f, "retries") is { } r)
+            if (queue is not null)
             {
-                d.Retry = Retries(r, Join(path, "retries"));
+                d.Queue = TemplateOf(queue, Join(path, "queue"), "the queue", d);
+                if (d.Queue is { IsLiteral: true } q && !QueueName().IsMatch(q.Source) && !q.Source.StartsWith("https://", StringComparison.Ordinal)
+                    && !q.Source.StartsWith("http://", StringComparison.Ordinal))
+                {
+                    Add(Join(path, "queue"), queue, $"invalid queue name '{Clip(q.Source)}': 1-80 characters of letters, digits, '-' and '_' (or a queue URL)");
+                }
             }
+            if (webhook is not null)
+            {
+                d.Webhook = TemplateOf(webhook, Join(path, "webhook"), "the webhook URL", d);
+                if (d.Webhook is { IsLiteral: true } w && !(Uri.TryCreate(w.Source, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+                {
+                    Add(Join(path, "webhook"), webhook, $"the webhook must be an http(s) URL, not '{Clip(w.Source)}'");
+                }
+            }
+            if (Get(f, "arguments") is { } a && Expect<SMap>(a, Join(path, "arguments"), "arguments", "a map of name: value") is { } args)
+            {
+                foreach (var (key, value) in args.Entries)
+                {
+                    var apath = Join(Join(path, "arguments"), key.Text);
+                    if (key.Text.Length is 0 or > MaxNameLength)
+                    {
+                        Add(apath, key, $"an argument name is 1-{MaxNameLength} characters");
+                    }
+                    else if (d.Arguments.ContainsKey(key.Text))
+                    {
+                        Add(apath, key, $"duplicate argument '{Clip(key.Text)}'");
+                    }
+                    else if (TemplateOf(value, apath, "an argument value", d) is { } t)
+                    {
+                        d.Arguments[key.Text] = t;
+                    }
+                }
+            }
+            if (Get(f, "answerDeadline") is { } dl)
+            {
+                d.AnswerDeadline = Duration(dl, Join(path, "answerDeadline"), "answerDeadline", false, TimeSpan.FromDays(365), "365 days");
+            }
+            ReadOutputs(d, f, path);
         }
 
         private RetryPolicy? Retries(SNode node, string path)
@@ -870,7 +945,7 @@ public static partial class NativeCompiler
                             }
                             else
                             {
-                                if (target.KindValid && target.Kind != "process")
+                                if (target.KindValid && target.Kind is "condition" or "fail")
                                 {
                                     Add(path, node, $"step '{o.StepName}' is a {target.Kind} step and has no outputs ({r})");
                                 }
@@ -1073,6 +1148,17 @@ public static partial class NativeCompiler
                 Condition = d.Condition!,
                 Then = [.. d.Then.Select(x => x.Name!)],
                 Else = [.. d.Else.Select(x => x.Name!)],
+            },
+            "callback" => new CallbackStepPlan
+            {
+                Name = d.Name!,
+                DependsOn = d.Deps,
+                Guard = d.Guard,
+                Queue = d.Queue,
+                Webhook = d.Webhook,
+                Arguments = d.Arguments,
+                AnswerDeadline = d.AnswerDeadline,
+                Outputs = d.Outputs,
             },
             "fail" => new FailStepPlan
             {
