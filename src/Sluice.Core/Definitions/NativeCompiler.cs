@@ -21,6 +21,10 @@ public static partial class NativeCompiler
     public const int MaxEnv = 1000;
     public const int MaxOutputs = 1000;
     public const int MaxRetries = 100;
+    public const int MaxArguments = 1000;
+
+    /// <summary>A function name: as the functions API accepts it.</summary>
+    public const int MaxFunctionNameLength = 64;
 
     /// <summary>The fields a <c>run.FIELD</c> reference may name.</summary>
     public static IReadOnlyList<string> RunFields { get; } = ["id", "pipeline", "attempt"];
@@ -47,9 +51,14 @@ public static partial class NativeCompiler
     private static readonly string[] ConditionFields = ["if", "then", "else"];
     private static readonly string[] FailFields = ["message"];
     private static readonly string[] CallbackFields = ["queue", "webhook", "arguments", "answerDeadline"];
-    private static readonly string[] AllStepFields = [.. CommonStepFields, .. ProcessFields, .. ConditionFields, .. FailFields, .. CallbackFields];
+    private static readonly string[] FunctionFields = ["function", "timeLimit"];
+    private static readonly string[] AllStepFields =
+        [.. CommonStepFields, .. ProcessFields, .. ConditionFields, .. FailFields, .. CallbackFields, .. FunctionFields];
     private static readonly string[] RetryFields = ["count", "backoff", "multiplier", "maxBackoff"];
-    private static readonly string[] StepTypes = ["process", "condition", "fail", "callback"];
+    private static readonly string[] StepTypes = ["process", "condition", "fail", "callback", "function"];
+
+    /// <summary>Fields a function step shares with other kinds (arguments is also a callback field).</summary>
+    private static readonly string[] FunctionSharedFields = ["outputs", "retries", "arguments"];
     private static readonly string[] TypeNames = ["String", "Integer", "Float", "Boolean"];
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -66,6 +75,9 @@ public static partial class NativeCompiler
 
     [GeneratedRegex(@"^[A-Za-z0-9_-]{1,80}$")]
     private static partial Regex QueueName();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex FunctionName();
 
     [GeneratedRegex(@"\{\{[^{}]*\}\}")]
     private static partial Regex ClosedPlaceholder();
@@ -102,6 +114,8 @@ public static partial class NativeCompiler
         public Template? Webhook { get; set; }
         public Dictionary<string, Template> Arguments { get; } = new(StringComparer.Ordinal);
         public TimeSpan? AnswerDeadline { get; set; }
+        public string? Function { get; set; }
+        public TimeSpan? TimeLimit { get; set; }
         public List<string> Deps { get; } = [];
     }
 
@@ -542,7 +556,7 @@ public static partial class NativeCompiler
                 {
                     d.KindValid = false;
                     d.OutputsKnown = false;
-                    Add(Join(path, "type"), tn, $"unknown step type '{Clip(type)}' (use process, condition, fail or callback){Suggest(type, StepTypes)}");
+                    Add(Join(path, "type"), tn, $"unknown step type '{Clip(type)}' (use process, condition, fail, callback or function){Suggest(type, StepTypes)}");
                 }
             }
             else if (f.ContainsKey("type") && Get(f, "type") is not null)
@@ -569,11 +583,17 @@ public static partial class NativeCompiler
             }
             foreach (var (key, (keyNode, _)) in f)
             {
+                if (d.Kind == "function" && FunctionSharedFields.Contains(key))
+                {
+                    continue;
+                }
                 if (d.Kind != "process" && ProcessFields.Contains(key) && !(key == "outputs" && d.Kind == "callback"))
                 {
                     Add(Join(path, key), keyNode, key == "outputs"
                         ? $"a {d.Kind} step has no outputs"
-                        : $"'{key}' is only for process steps, not for a {d.Kind} step");
+                        : key == "timeout" && d.Kind == "function"
+                            ? "'timeout' is only for process steps; a function step has timeLimit"
+                            : $"'{key}' is only for process steps, not for a {d.Kind} step");
                 }
                 else if (d.Kind != "condition" && ConditionFields.Contains(key))
                 {
@@ -585,7 +605,13 @@ public static partial class NativeCompiler
                 }
                 else if (d.Kind != "callback" && CallbackFields.Contains(key))
                 {
-                    Add(Join(path, key), keyNode, $"'{key}' is only for callback steps, not for a {d.Kind} step");
+                    Add(Join(path, key), keyNode, key == "arguments"
+                        ? $"'arguments' is only for callback and function steps, not for a {d.Kind} step"
+                        : $"'{key}' is only for callback steps, not for a {d.Kind} step");
+                }
+                else if (d.Kind != "function" && FunctionFields.Contains(key))
+                {
+                    Add(Join(path, key), keyNode, $"'{key}' is only for function steps, not for a {d.Kind} step");
                 }
             }
             switch (d.Kind)
@@ -598,6 +624,9 @@ public static partial class NativeCompiler
                     break;
                 case "callback":
                     ReadCallback(d, f, map, path);
+                    break;
+                case "function":
+                    ReadFunction(d, f, map, path);
                     break;
                 default:
                     d.Message = Get(f, "message") is { } msg
@@ -747,30 +776,74 @@ public static partial class NativeCompiler
                     Add(Join(path, "webhook"), webhook, $"the webhook must be an http(s) URL, not '{Clip(w.Source)}'");
                 }
             }
-            if (Get(f, "arguments") is { } a && Expect<SMap>(a, Join(path, "arguments"), "arguments", "a map of name: value") is { } args)
-            {
-                foreach (var (key, value) in args.Entries)
-                {
-                    var apath = Join(Join(path, "arguments"), key.Text);
-                    if (key.Text.Length is 0 or > MaxNameLength)
-                    {
-                        Add(apath, key, $"an argument name is 1-{MaxNameLength} characters");
-                    }
-                    else if (d.Arguments.ContainsKey(key.Text))
-                    {
-                        Add(apath, key, $"duplicate argument '{Clip(key.Text)}'");
-                    }
-                    else if (TemplateOf(value, apath, "an argument value", d) is { } t)
-                    {
-                        d.Arguments[key.Text] = t;
-                    }
-                }
-            }
+            ReadArguments(d, f, path);
             if (Get(f, "answerDeadline") is { } dl)
             {
                 d.AnswerDeadline = Duration(dl, Join(path, "answerDeadline"), "answerDeadline", false, TimeSpan.FromDays(365), "365 days");
             }
             ReadOutputs(d, f, path);
+        }
+
+        /// <summary>A map of name: template; a value that is exactly one reference is sent with its type.</summary>
+        private void ReadArguments(Draft d, Dictionary<string, (SScalar Key, SNode Value)> f, string path)
+        {
+            if (Get(f, "arguments") is not { } a || Expect<SMap>(a, Join(path, "arguments"), "arguments", "a map of name: value") is not { } args)
+            {
+                return;
+            }
+            if (args.Entries.Count > MaxArguments)
+            {
+                Add(Join(path, "arguments"), args, $"a step has at most {MaxArguments} arguments");
+            }
+            foreach (var (key, value) in args.Entries)
+            {
+                var apath = Join(Join(path, "arguments"), key.Text);
+                if (key.Text.Length is 0 or > MaxNameLength)
+                {
+                    Add(apath, key, $"an argument name is 1-{MaxNameLength} characters");
+                }
+                else if (d.Arguments.ContainsKey(key.Text))
+                {
+                    Add(apath, key, $"duplicate argument '{Clip(key.Text)}'");
+                }
+                else if (TemplateOf(value, apath, "an argument value", d) is { } t)
+                {
+                    d.Arguments[key.Text] = t;
+                }
+            }
+        }
+
+        private void ReadFunction(Draft d, Dictionary<string, (SScalar Key, SNode Value)> f, SMap map, string path)
+        {
+            if (Get(f, "function") is { } fn)
+            {
+                d.Function = Name(fn, Join(path, "function"), "the function name");
+                if (d.Function is not null && !FunctionName().IsMatch(d.Function))
+                {
+                    Add(Join(path, "function"), fn,
+                        $"invalid function name '{Clip(d.Function)}': 1-{MaxFunctionNameLength} characters of letters, digits, '_' and '-'");
+                    d.Function = null;
+                }
+            }
+            else
+            {
+                Add(Join(path, "function"), map, "a function step needs a function: the name it is registered under");
+            }
+            ReadArguments(d, f, path);
+            if (Get(f, "timeLimit") is { } tl)
+            {
+                d.TimeLimit = Duration(tl, Join(path, "timeLimit"), "timeLimit", false, FunctionStepPlan.MaxTimeLimit, "10 minutes");
+                if (d.TimeLimit < FunctionStepPlan.MinTimeLimit)
+                {
+                    Add(Join(path, "timeLimit"), tl, "timeLimit must be at least 1s and at most 10 minutes");
+                    d.TimeLimit = null;
+                }
+            }
+            ReadOutputs(d, f, path);
+            if (Get(f, "retries") is { } r)
+            {
+                d.Retry = Retries(r, Join(path, "retries"));
+            }
         }
 
         private RetryPolicy? Retries(SNode node, string path)
@@ -1159,6 +1232,17 @@ public static partial class NativeCompiler
                 Arguments = d.Arguments,
                 AnswerDeadline = d.AnswerDeadline,
                 Outputs = d.Outputs,
+            },
+            "function" => new FunctionStepPlan
+            {
+                Name = d.Name!,
+                DependsOn = d.Deps,
+                Guard = d.Guard,
+                Function = d.Function!,
+                Arguments = d.Arguments,
+                TimeLimit = d.TimeLimit,
+                Outputs = d.Outputs,
+                Retry = d.Retry,
             },
             "fail" => new FailStepPlan
             {

@@ -38,7 +38,7 @@ public abstract record StepPlan
 {
     public required string Name { get; init; }
 
-    /// <summary>process, condition, fail (function and callback later).</summary>
+    /// <summary>process, condition, fail, callback or function.</summary>
     public abstract string Kind { get; }
 
     /// <summary>Every step this one waits for: explicit dependsOn, implicit references, and its guard's condition step.</summary>
@@ -89,6 +89,29 @@ public sealed record FailStepPlan : StepPlan
     public override string Kind => "fail";
 
     public required Template Message { get; init; }
+}
+
+/// <summary>Calls a registered function once with its evaluated arguments and takes its declared outputs from the JSON
+/// object it returns. It cannot be interrupted: a stop waits for it to return or to reach its time limit (SageMaker seed).</summary>
+public sealed record FunctionStepPlan : StepPlan
+{
+    /// <summary>The time limit of a function that does not set one.</summary>
+    public static readonly TimeSpan DefaultTimeLimit = TimeSpan.FromSeconds(120);
+
+    public static readonly TimeSpan MinTimeLimit = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxTimeLimit = TimeSpan.FromMinutes(10);
+
+    public override string Kind => "function";
+
+    /// <summary>The name the function is registered under (looked up when the step starts).</summary>
+    public required string Function { get; init; }
+
+    /// <summary>Evaluated and sent as one JSON object; a value that is exactly one reference keeps its type.</summary>
+    public IReadOnlyDictionary<string, Template> Arguments { get; init; } = new Dictionary<string, Template>();
+
+    /// <summary>Overrides the function's own time limit for this step; null keeps the function's.</summary>
+    public TimeSpan? TimeLimit { get; init; }
 }
 
 /// <summary>A compiled, validated pipeline: steps in a topological order.</summary>

@@ -717,6 +717,18 @@ internal sealed class RunActor
                     ["arguments"] = arguments,
                     ["executionArn"] = r.ExecutionArn,
                 };
+            case FunctionStepPlan fn:
+                var functionArguments = new JsonObject();
+                foreach (var (k, v) in fn.Arguments)
+                {
+                    functionArguments[k] = v.RenderValue(r);
+                }
+                return new JsonObject
+                {
+                    ["function"] = fn.Function,
+                    ["arguments"] = functionArguments,
+                    ["timeLimitSeconds"] = fn.TimeLimit?.TotalSeconds,
+                };
             default:
                 return [];
         }

@@ -34,23 +34,16 @@ public sealed class CallbackExecutor(IEnumerable<ICallbackTransport> transports,
         ["status"] = status,
     };
 
-    public async Task<IStepExecution> StartAsync(StepStart start, CancellationToken ct)
+    /// <summary>Returns at once; the message is delivered in the background (a webhook may retry for a while), and a
+    /// message that cannot be delivered fails the step. The run's writer is never held up by a transport.</summary>
+    public Task<IStepExecution> StartAsync(StepStart start, CancellationToken ct)
     {
         var execution = Create(start, start.Attempt);
-        if (execution.Completion.IsCompleted)
+        if (!execution.Completion.IsCompleted)
         {
-            return execution;
+            execution.PublishInBackground("Executing", failStep: true);
         }
-        try
-        {
-            await execution.PublishAsync("Executing", ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            await execution.DisposeAsync();
-            return new Ended(StepOutcome.Failure($"could not publish the callback message: {e.Message}"));
-        }
-        return execution;
+        return Task.FromResult<IStepExecution>(execution);
     }
 
     /// <summary>After a restart the step simply waits again: its token is in the store and still works.</summary>
@@ -80,6 +73,8 @@ public sealed class CallbackExecutor(IEnumerable<ICallbackTransport> transports,
         private readonly TaskCompletionSource<StepOutcome> outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ITimer? deadlineTimer;
         private int stopping;
+        private readonly Lock publishGate = new();
+        private Task previous = Task.CompletedTask;
 
         public CallbackExecution(CallbackExecutor owner, StepStart start, string token, string kind, string address, string? problem,
             TimeSpan? deadline, DateTimeOffset startedAt)
@@ -107,27 +102,39 @@ public sealed class CallbackExecutor(IEnumerable<ICallbackTransport> transports,
         /// <summary>Ends only by the answer deadline; an answer is applied by the engine directly.</summary>
         public Task<StepOutcome> Completion => outcome.Task;
 
-        public Task PublishAsync(string status, CancellationToken ct) =>
-            owner.byKind[kind].PublishAsync(start.Scope, address, Message(token, start.Inputs, status), ct);
+        /// <summary>Messages leave in order: "Stopping" never overtakes "Executing".</summary>
+        public void PublishInBackground(string status, bool failStep)
+        {
+            lock (publishGate)
+            {
+                previous = previous.ContinueWith(_ => PublishAsync(status, failStep), CancellationToken.None,
+                    TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            }
+        }
+
+        private async Task PublishAsync(string status, bool failStep)
+        {
+            try
+            {
+                await owner.byKind[kind].PublishAsync(start.Scope, address, Message(token, start.Inputs, status), CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                // A lost "Stopping" message cannot fail the step: it still ends when the token is answered.
+                if (failStep)
+                {
+                    outcome.TrySetResult(StepOutcome.Failure($"could not publish the callback message: {e.Message}"));
+                }
+            }
+        }
 
         /// <summary>Publishes the "Stopping" message once; the step keeps waiting for its answer.</summary>
         public void RequestStop(TimeSpan grace)
         {
-            if (Interlocked.Exchange(ref stopping, 1) == 1 || outcome.Task.IsCompleted)
+            if (Interlocked.Exchange(ref stopping, 1) == 0 && !outcome.Task.IsCompleted)
             {
-                return;
+                PublishInBackground("Stopping", failStep: false);
             }
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await PublishAsync("Stopping", CancellationToken.None);
-                }
-                catch (Exception)
-                {
-                    // The consumer cannot learn of the stop; the step still ends when the token is answered.
-                }
-            });
         }
 
         public ValueTask DisposeAsync()
@@ -135,18 +142,5 @@ public sealed class CallbackExecutor(IEnumerable<ICallbackTransport> transports,
             deadlineTimer?.Dispose();
             return ValueTask.CompletedTask;
         }
-    }
-
-    private sealed class Ended(StepOutcome o) : IStepExecution
-    {
-        public ProcessHandle? Process => null;
-
-        public Task<StepOutcome> Completion { get; } = Task.FromResult(o);
-
-        public void RequestStop(TimeSpan grace)
-        {
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+
+namespace Sluice.Executors.Function;
+
+/// <summary>The libc calls a command function needs and .NET has no managed form of (glibc 2.34+ on Linux).</summary>
+internal static unsafe partial class Native
+{
+    private const string Libc = "libc";
+
+    public const int SIGKILL = 9;
+
+    public const int ESRCH = 3;
+    public const int EINTR = 4;
+
+    public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
+    public const int O_CREAT = 0x40;
+    public const int O_TRUNC = 0x200;
+
+    public const short POSIX_SPAWN_SETSIGDEF = 0x04;
+    public const short POSIX_SPAWN_SETSIGMASK = 0x08;
+    public const short POSIX_SPAWN_SETSID = 0x80;
+
+    public const int P_PIDFD = 3;
+    public const int WEXITED = 4;
+    public const int WNOWAIT = 0x01000000;
+
+    // Opaque glibc structures, over-allocated so that no layout is assumed (x64: 80, 336 and 128 bytes).
+    public const int SpawnFileActionsSize = 256;
+    public const int SpawnAttrSize = 1024;
+    public const int SigSetSize = 256;
+
+    // siginfo_t is 128 bytes; for CLD_* si_code is the int at offset 8, si_pid at 16 and si_status at 24 (64-bit Linux).
+    public const int SigInfoSize = 128;
+    public const int CLD_EXITED = 1;
+
+    public static int LastError => Marshal.GetLastSystemError();
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int kill(int pid, int sig);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int pidfd_open(int pid, uint flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int pidfd_send_signal(int pidfd, int sig, void* info, uint flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int waitid(int idtype, int id, void* infop, int options);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attr, byte** argv, byte** envp);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_init(void* fileActions);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_destroy(void* fileActions);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_addopen(void* fileActions, int fd, byte* path, int oflag, uint mode);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_addchdir_np(void* fileActions, byte* path);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_addclosefrom_np(void* fileActions, int from);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_init(void* attr);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_destroy(void* attr);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_setflags(void* attr, short flags);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
+
+    [LibraryImport(Libc)]
+    public static partial int sigemptyset(void* set);
+
+    [LibraryImport(Libc)]
+    public static partial int sigfillset(void* set);
+
+    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+}

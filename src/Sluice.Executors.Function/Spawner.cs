@@ -1,0 +1,143 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Sluice.Executors.Function;
+
+/// <summary>Starts a command function with posix_spawnp: a new session and process group (so that the whole group can be
+/// killed at its time limit), default signal dispositions and an empty mask (the runtime ignores SIGPIPE; that must not
+/// leak into functions), stdin from the arguments file, stdout/stderr into files, no inherited descriptors.</summary>
+internal static unsafe class Spawner
+{
+    private static int closeFromMissing;
+
+    /// <summary>Returns the pid, which is also the process group and session id.</summary>
+    public static int Spawn(IReadOnlyList<string> argv, IReadOnlyList<string> environment, string workingDir, string stdinPath,
+        string stdoutPath, string stderrPath)
+    {
+        using var strings = new NativeStrings();
+        var argvPtr = strings.Array(argv);
+        var envPtr = strings.Array(environment);
+        var file = strings.Add(argv[0]);
+        var inPath = strings.Add(stdinPath);
+        var outPath = strings.Add(stdoutPath);
+        var errPath = strings.Add(stderrPath);
+        var cwd = strings.Add(workingDir);
+
+        var fa = NativeMemory.AllocZeroed(Native.SpawnFileActionsSize);
+        var attr = NativeMemory.AllocZeroed(Native.SpawnAttrSize);
+        var sigDefault = NativeMemory.AllocZeroed(Native.SigSetSize);
+        var sigMask = NativeMemory.AllocZeroed(Native.SigSetSize);
+        try
+        {
+            Check(Native.posix_spawn_file_actions_init(fa), "posix_spawn_file_actions_init");
+            Check(Native.posix_spawnattr_init(attr), "posix_spawnattr_init");
+            try
+            {
+                const int logFlags = Native.O_WRONLY | Native.O_CREAT | Native.O_TRUNC;
+                Check(Native.posix_spawn_file_actions_addopen(fa, 0, inPath, Native.O_RDONLY, 0), "addopen stdin");
+                Check(Native.posix_spawn_file_actions_addopen(fa, 1, outPath, logFlags, 0x1A4 /* 0644 */), "addopen stdout");
+                Check(Native.posix_spawn_file_actions_addopen(fa, 2, errPath, logFlags, 0x1A4), "addopen stderr");
+                Check(Native.posix_spawn_file_actions_addchdir_np(fa, cwd), "addchdir");
+                AddCloseFrom(fa);
+
+                _ = Native.sigfillset(sigDefault);
+                // sigfillset leaves out glibc's internal signals 32 and 33, and posix_spawn then sets them to SIG_IGN
+                // in the child, which exec keeps: add them by hand (sigset_t is a little-endian bit array here).
+                if (BitConverter.IsLittleEndian)
+                {
+                    ((byte*)sigDefault)[3] |= 0x80;
+                    ((byte*)sigDefault)[4] |= 0x01;
+                }
+                _ = Native.sigemptyset(sigMask);
+                Check(Native.posix_spawnattr_setsigdefault(attr, sigDefault), "setsigdefault");
+                Check(Native.posix_spawnattr_setsigmask(attr, sigMask), "setsigmask");
+                Check(Native.posix_spawnattr_setflags(attr,
+                    Native.POSIX_SPAWN_SETSID | Native.POSIX_SPAWN_SETSIGDEF | Native.POSIX_SPAWN_SETSIGMASK), "setflags");
+
+                int pid;
+                var rc = Native.posix_spawnp(&pid, file, fa, attr, argvPtr, envPtr);
+                if (rc != 0)
+                {
+                    throw new SpawnException($"could not start {argv[0]}: {Native.Describe(rc)}");
+                }
+                return pid;
+            }
+            finally
+            {
+                _ = Native.posix_spawnattr_destroy(attr);
+                _ = Native.posix_spawn_file_actions_destroy(fa);
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(fa);
+            NativeMemory.Free(attr);
+            NativeMemory.Free(sigDefault);
+            NativeMemory.Free(sigMask);
+        }
+    }
+
+    private static void AddCloseFrom(void* fa)
+    {
+        // glibc 2.34+; .NET opens its descriptors close-on-exec, so without it little leaks, but native libraries may not.
+        if (Volatile.Read(ref closeFromMissing) != 0)
+        {
+            return;
+        }
+        try
+        {
+            Check(Native.posix_spawn_file_actions_addclosefrom_np(fa, 3), "addclosefrom");
+        }
+        catch (EntryPointNotFoundException)
+        {
+            Volatile.Write(ref closeFromMissing, 1);
+        }
+    }
+
+    private static void Check(int rc, string what)
+    {
+        if (rc != 0)
+        {
+            throw new SpawnException($"{what} failed: {Native.Describe(rc)}");
+        }
+    }
+
+    /// <summary>NUL-terminated UTF-8 copies of managed strings, freed together.</summary>
+    private sealed class NativeStrings : IDisposable
+    {
+        private readonly List<nint> blocks = [];
+
+        public byte* Add(string s)
+        {
+            var n = Encoding.UTF8.GetByteCount(s);
+            var p = (byte*)NativeMemory.Alloc((nuint)n + 1);
+            blocks.Add((nint)p);
+            Encoding.UTF8.GetBytes(s, new Span<byte>(p, n));
+            p[n] = 0;
+            return p;
+        }
+
+        public byte** Array(IReadOnlyList<string> items)
+        {
+            var arr = (byte**)NativeMemory.Alloc((nuint)(items.Count + 1), (nuint)sizeof(byte*));
+            blocks.Add((nint)arr);
+            for (var i = 0; i < items.Count; i++)
+            {
+                arr[i] = Add(items[i]);
+            }
+            arr[items.Count] = null;
+            return arr;
+        }
+
+        public void Dispose()
+        {
+            foreach (var b in blocks)
+            {
+                NativeMemory.Free((void*)b);
+            }
+        }
+    }
+}
+
+/// <summary>The function's process could not be started.</summary>
+internal sealed class SpawnException(string message) : Exception(message);
