@@ -164,6 +164,26 @@ public class CallbackStepTests(ServerFixture fixture) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public async Task Callback_AnswerDeadlinePassed_StepFailsWithReason()
+    {
+        await using var sink = new WebhookSink();
+        var name = Json.UniqueName("cbdeadline");
+        await S.CreatePipelineAsync($$$"""
+            name: {{{name}}}
+            steps:
+              - name: approve
+                type: callback
+                webhook: "{{{sink.Url}}}"
+                answerDeadline: 1s
+            """);
+        var id = (await S.StartRunAsync(name)).Str("id");
+        await sink.NextAsync();
+        var done = await S.WaitForRunAsync(id, s => s is "Succeeded" or "Failed");
+        Assert.Equal("Failed", done.Str("state"));
+        Assert.Contains("no answer", done.StepOf("approve").Str("reason"));
+    }
+
+    [Fact]
     public async Task Callback_ServerRestartWhileWaiting_StepStillWaitsAndTokenStillWorks()
     {
         await using var sink = new WebhookSink();
