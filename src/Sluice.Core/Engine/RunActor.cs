@@ -120,10 +120,7 @@ internal sealed class RunActor
             // Answer anything still waiting in the mailbox: the run is terminal (or the node is going down).
             while (inbox.Reader.TryRead(out var m))
             {
-                if (m is StopMessage s)
-                {
-                    s.Reply.TrySetException(new ActorGoneException());
-                }
+                m.Abandon();
             }
             engine.Retire(this);
         }
@@ -895,11 +892,20 @@ internal sealed class RunActor
 
     // ---- messages and bookkeeping ----
 
-    internal abstract record Message;
+    internal abstract record Message
+    {
+        /// <summary>Tells a waiting caller that the writer ended before it took this message.</summary>
+        public virtual void Abandon()
+        {
+        }
+    }
 
     internal sealed record Kick : Message;
 
-    internal sealed record StopMessage(StopRunRequest Request, TaskCompletionSource<StopAnswer> Reply) : Message;
+    internal sealed record StopMessage(StopRunRequest Request, TaskCompletionSource<StopAnswer> Reply) : Message
+    {
+        public override void Abandon() => Reply.TrySetException(new ActorGoneException());
+    }
 
     internal sealed record StepStarted(string Step, int Attempt, ProcessHandle? Process) : Message;
 
@@ -907,7 +913,10 @@ internal sealed class RunActor
 
     internal sealed record StepTimedOut(string Step, int Attempt) : Message;
 
-    internal sealed record CallbackAnswer(string Step, CallbackAnswerRequest Request, TaskCompletionSource<RunRecord> Reply) : Message;
+    internal sealed record CallbackAnswer(string Step, CallbackAnswerRequest Request, TaskCompletionSource<RunRecord> Reply) : Message
+    {
+        public override void Abandon() => Reply.TrySetException(new ActorGoneException());
+    }
 
     private sealed record Active(IStepExecution Execution, int Attempt, bool HoldsSlot)
     {
