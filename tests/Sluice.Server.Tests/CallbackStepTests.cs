@@ -164,6 +164,45 @@ public class CallbackStepTests(ServerFixture fixture) : IClassFixture<ServerFixt
     }
 
     [Fact]
+    public async Task Callback_BuiltInQueue_ConsumerReceivesBothMessagesAndCompletesTheStop()
+    {
+        var queue = Json.UniqueName("approvals");
+        var name = Json.UniqueName("cbqueue");
+        await S.CreatePipelineAsync($$$"""
+            name: {{{name}}}
+            steps:
+              - name: approve
+                type: callback
+                queue: {{{queue}}}
+                arguments: { stringArg: "some-arg" }
+            """);
+        // A consumer creates (or finds) its queue before it listens, as with SQS; the step would create it on first use too.
+        using (var put = await S.Http.PutAsync($"/api/v1/queues/{queue}", null))
+        {
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        }
+        var id = (await S.StartRunAsync(name)).Str("id");
+
+        async Task<JsonObject> ReceiveAsync()
+        {
+            var got = await S.PostJsonAsync($"/api/v1/queues/{queue}/messages:receive", new { waitSeconds = 20, maxMessages = 1 }, HttpStatusCode.OK);
+            var m = Assert.Single(got["messages"]!.AsArray())!.AsObject();
+            await S.PostJsonAsync($"/api/v1/queues/{queue}/messages:delete", new { receiptHandle = m.Str("receiptHandle") }, HttpStatusCode.OK);
+            return JsonNode.Parse(m.Str("body"))!.AsObject();
+        }
+
+        var first = await ReceiveAsync();
+        Assert.Equal("Executing", first.Str("status"));
+        await S.PostJsonAsync($"/api/v1/runs/{id}:stop", new { }, HttpStatusCode.Accepted);
+        var second = await ReceiveAsync();
+        Assert.Equal("Stopping", second.Str("status"));
+        Assert.Equal(first.Str("token"), second.Str("token"));
+        Assert.Equal("Stopping", (await S.GetRunAsync(id)).Str("state"));
+        await AnswerAsync(second.Str("token"), "fail", new { reason = "cleaned up" });
+        Assert.Equal("Stopped", (await S.WaitForStateAsync(id, "Stopped")).StepOf("approve").Str("state"));
+    }
+
+    [Fact]
     public async Task Callback_AnswerDeadlinePassed_StepFailsWithReason()
     {
         await using var sink = new WebhookSink();

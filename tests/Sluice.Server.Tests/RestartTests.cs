@@ -101,6 +101,8 @@ public class RestartTests
         var pid = await PidOfAsync(s, id);
         await s.TerminateAsync();
         Assert.True(Posix.IsAlive(pid), "a graceful shutdown must leave the step running");
+        Assert.True(s.ExitCode == 0, $"the server exited with {s.ExitCode}:\n{s.Output}");
+        Assert.DoesNotContain("Unhandled exception", s.Output, StringComparison.Ordinal);
         await s.RestartAsync();
         await File.WriteAllTextAsync(StepFile(s, id, "go"), "");
         Assert.Equal("Succeeded", (await s.WaitForRunAsync(id, st => st is "Failed" or "Succeeded")).Str("state"));

@@ -32,6 +32,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => process?.Id ?? 0;
 
+    /// <summary>The exit code once the process has exited.</summary>
+    public int? ExitCode => process is { HasExited: true } p ? p.ExitCode : null;
+
     /// <summary>What the server printed (for failure messages).</summary>
     public string Output
     {

@@ -16,6 +16,7 @@ public sealed class OperationService(RunEngine engine, RunService runs, IOperati
     private readonly CancellationTokenSource stopping = new();
     private EventHub.Subscription? subscription;
     private Task? loop;
+    private int disposed;
 
     private IOperationStore Store => store;
 
@@ -279,8 +280,13 @@ public sealed class OperationService(RunEngine engine, RunService runs, IOperati
         return op;
     }
 
+    /// <summary>Stops listening; safe to call more than once (the host and the container both dispose it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
         await stopping.CancelAsync();
         subscription?.Dispose();
         if (loop is not null)

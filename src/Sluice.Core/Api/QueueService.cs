@@ -23,7 +23,8 @@ public sealed record SentMessage(string Id, string Md5);
 /// <summary>The core API of the built-in queue: durable SQS-like standard queues with at-least-once delivery and long polling.</summary>
 /// <remarks>A receive that waits is woken in this process when a send, a visibility change or a delete commits, and by a
 /// timer at the earliest time a hidden message becomes visible; it never polls the store in a loop. Senders in another
-/// process are seen when the wait ends.</remarks>
+/// process are seen when the wait ends. Problem paths are the native API's field names (name, body, maxMessages,
+/// visibilityTimeoutSeconds, waitSeconds, delaySeconds, receiptHandle, ...); other faces map them to their own.</remarks>
 public sealed class QueueService(IQueueStore store, TimeProvider time)
 {
     public const int MaxNameLength = 80;
@@ -71,7 +72,7 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
                 }
                 if (tries >= 3)
                 {
-                    throw;
+                    throw new SluiceException(ErrorKind.AlreadyExists, $"queue {name} is being created and deleted by others; try again");
                 }
                 // Deleted between the two calls: create it again.
             }
@@ -186,8 +187,8 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
         {
             problems.Add(new Problem("maxMessages", $"must be between 1 and {MaxMessagesPerReceive}"));
         }
-        Range(visibility, TimeSpan.Zero, MaxVisibilityTimeout, "visibilityTimeout", problems);
-        Range(wait, TimeSpan.Zero, MaxWait, "waitTimeSeconds", problems);
+        Range(visibility, TimeSpan.Zero, MaxVisibilityTimeout, "visibilityTimeoutSeconds", problems);
+        Range(wait, TimeSpan.Zero, MaxWait, "waitSeconds", problems);
         Throw(problems);
         var queue = await store.GetQueueAsync(scope, name, ct) ?? throw NotFound(name);
         var hide = visibility ?? queue.Attributes.VisibilityTimeout;
@@ -231,7 +232,7 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
         var problems = new List<Problem>();
         Name(name, problems);
         Handle(receiptHandle, problems);
-        Range(timeout, TimeSpan.Zero, MaxVisibilityTimeout, "visibilityTimeout", problems);
+        Range(timeout, TimeSpan.Zero, MaxVisibilityTimeout, "visibilityTimeoutSeconds", problems);
         Throw(problems);
         switch (await store.ChangeVisibilityAsync(scope, name, receiptHandle, time.GetUtcNow() + timeout, ct))
         {
@@ -292,7 +293,7 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
     {
         if (!IsQueueName(name))
         {
-            problems.Add(new Problem("queueName", $"a queue name is 1-{MaxNameLength} characters of letters, digits, '-' and '_'; got {Validation.Show(name)}"));
+            problems.Add(new Problem("name", $"a queue name is 1-{MaxNameLength} characters of letters, digits, '-' and '_'; got {Validation.Show(name)}"));
         }
     }
 
@@ -309,7 +310,7 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
     {
         if (string.IsNullOrEmpty(body))
         {
-            problems.Add(new Problem("messageBody", "a message body is at least one character"));
+            problems.Add(new Problem("body", "a message body is at least one character"));
             return;
         }
         for (var i = 0; i < body.Length; i++)
@@ -319,14 +320,14 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
                 : c is '\t' or '\n' or '\r' or (>= '\u0020' and <= '\uD7FF') or (>= '\uE000' and <= '\uFFFD');
             if (!ok)
             {
-                problems.Add(new Problem("messageBody", $"character {i} is not allowed (SQS allows #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF)"));
+                problems.Add(new Problem("body", $"character {i} is not allowed (SQS allows #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF)"));
                 return;
             }
         }
         var size = Encoding.UTF8.GetByteCount(body);
         if (size > maxBytes)
         {
-            problems.Add(new Problem("messageBody", $"a message body is at most {maxBytes} bytes of UTF-8; this one is {size}"));
+            problems.Add(new Problem("body", $"a message body is at most {maxBytes} bytes of UTF-8; this one is {size}"));
         }
     }
 
@@ -349,13 +350,13 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
     private static QueueAttributes Attributes(QueueSettings s, List<Problem> problems)
     {
         var defaults = new QueueAttributes();
-        Range(s.VisibilityTimeout, TimeSpan.Zero, MaxVisibilityTimeout, "attributes.visibilityTimeout", problems);
-        Range(s.MessageRetentionPeriod, MinRetention, MaxRetention, "attributes.messageRetentionPeriod", problems);
-        Range(s.ReceiveMessageWaitTime, TimeSpan.Zero, MaxWait, "attributes.receiveMessageWaitTimeSeconds", problems);
-        Range(s.Delay, TimeSpan.Zero, MaxDelay, "attributes.delaySeconds", problems);
+        Range(s.VisibilityTimeout, TimeSpan.Zero, MaxVisibilityTimeout, "visibilityTimeoutSeconds", problems);
+        Range(s.MessageRetentionPeriod, MinRetention, MaxRetention, "messageRetentionSeconds", problems);
+        Range(s.ReceiveMessageWaitTime, TimeSpan.Zero, MaxWait, "receiveWaitSeconds", problems);
+        Range(s.Delay, TimeSpan.Zero, MaxDelay, "delaySeconds", problems);
         if (s.MaximumMessageSize is < MinMessageSizeLimit or > MaxMessageSizeLimit)
         {
-            problems.Add(new Problem("attributes.maximumMessageSize", $"must be between {MinMessageSizeLimit} and {MaxMessageSizeLimit} bytes"));
+            problems.Add(new Problem("maximumMessageSize", $"must be between {MinMessageSizeLimit} and {MaxMessageSizeLimit} bytes"));
         }
         return new QueueAttributes
         {
@@ -374,19 +375,19 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
         var d = new List<string>();
         if (s.VisibilityTimeout is { } v && v != a.VisibilityTimeout)
         {
-            d.Add($"visibilityTimeout is {a.VisibilityTimeout.TotalSeconds} s");
+            d.Add($"visibilityTimeoutSeconds is {a.VisibilityTimeout.TotalSeconds}");
         }
         if (s.MessageRetentionPeriod is { } r && r != a.MessageRetentionPeriod)
         {
-            d.Add($"messageRetentionPeriod is {a.MessageRetentionPeriod.TotalSeconds} s");
+            d.Add($"messageRetentionSeconds is {a.MessageRetentionPeriod.TotalSeconds}");
         }
         if (s.ReceiveMessageWaitTime is { } w && w != a.ReceiveMessageWaitTime)
         {
-            d.Add($"receiveMessageWaitTimeSeconds is {a.ReceiveMessageWaitTime.TotalSeconds} s");
+            d.Add($"receiveWaitSeconds is {a.ReceiveMessageWaitTime.TotalSeconds}");
         }
         if (s.Delay is { } delay && delay != a.Delay)
         {
-            d.Add($"delaySeconds is {a.Delay.TotalSeconds} s");
+            d.Add($"delaySeconds is {a.Delay.TotalSeconds}");
         }
         if (s.MaximumMessageSize is { } m && m != a.MaximumMessageSize)
         {

@@ -224,6 +224,11 @@ public sealed partial class RunEngine : IAsyncDisposable
     {
         lock (activation)
         {
+            // The host and the container both dispose the engine: the second call has nothing left to do.
+            if (shutdown.IsCancellationRequested)
+            {
+                return;
+            }
             shutdown.Cancel();
         }
         if (purgeTimer is not null)
@@ -238,7 +243,6 @@ public sealed partial class RunEngine : IAsyncDisposable
         {
             Log.ShutdownSlow(actors.Count);
         }
-        shutdown.Dispose();
     }
 
     internal sealed partial class EngineLog(ILogger logger)

@@ -132,7 +132,9 @@ public static class QueueReceipts
     {
         messageId = "";
         Span<byte> bytes = stackalloc byte[33];
-        if (handle is not { Length: Length } || !Base64Url.TryDecodeFromChars(handle, bytes, out var written) || written != 32)
+        // The decoder throws, rather than answer false, on a character outside the alphabet.
+        if (handle is not { Length: Length } || !handle.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            || !Base64Url.TryDecodeFromChars(handle, bytes, out var written) || written != 32)
         {
             return false;
         }

@@ -42,6 +42,8 @@ internal static class NativeApi
         api.MapGet("/events", EventStream.StreamAsync);
 
         CallbackApi.Map(api);
+        QueueApi.Map(api);
+        FunctionApi.Map(api);
     }
 
     // ---- pipelines ----
