@@ -32,6 +32,9 @@ public sealed partial class SqliteStore
     private static readonly string UpdateRunSql =
         $"UPDATE runs SET {Db.Assign(RunColumns, ImmutableRunColumns)} WHERE id = @id AND version = @expected_version";
     private static readonly string InsertStepSql = Db.Insert("steps", StepColumns + ", ordinal");
+    // A step made while the run goes (ExpectedVersion 0) reads back after every step the run has so far.
+    private static readonly string AppendStepSql = Db.Insert("steps", StepColumns + ", ordinal").Replace("@ordinal",
+        "(SELECT coalesce(max(ordinal), -1) + 1 FROM steps WHERE run_id = @run_id)", StringComparison.Ordinal) + " ON CONFLICT (run_id, name) DO NOTHING";
     private static readonly string UpdateStepSql =
         $"UPDATE steps SET {Db.Assign(StepColumns, "run_id", "name")} WHERE run_id = @run_id AND name = @name AND version = @expected_version";
     private static readonly string InsertEventSql = Db.Insert("events", EventColumns) + " RETURNING seq";
@@ -87,9 +90,14 @@ public sealed partial class SqliteStore
             }
             foreach (var (step, expected) in change.Steps)
             {
-                if (s.Command(UpdateStepSql).WithStep(step).With("@expected_version", expected).ExecuteNonQuery() == 0)
+                var rows = expected == 0
+                    ? s.Command(AppendStepSql).WithStep(step).ExecuteNonQuery()
+                    : s.Command(UpdateStepSql).WithStep(step).With("@expected_version", expected).ExecuteNonQuery();
+                if (rows == 0)
                 {
-                    throw new ConcurrencyException($"Step '{step.Name}' of run '{run.Id}' is gone or not at version {expected}.");
+                    throw new ConcurrencyException(expected == 0
+                        ? $"Step '{step.Name}' of run '{run.Id}' exists already."
+                        : $"Step '{step.Name}' of run '{run.Id}' is gone or not at version {expected}.");
                 }
             }
             if (change.Idempotency is { } idempotency && !TryInsertIdempotency(s, idempotency))

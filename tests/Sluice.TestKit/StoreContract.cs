@@ -266,6 +266,36 @@ public abstract class StoreContract
     }
 
     [Fact]
+    public async Task CommitAsync_NewStep_IsInsertedAfterTheOthers()
+    {
+        await using var stores = await CreateStoresAsync();
+        await stores.Runs.CreateRunAsync(Run("r1"), [Step("r1", "b"), Step("r1", "a")], [], null, None);
+        var added = Step("r1", "loop[0].x", version: 1);
+
+        await stores.Runs.CommitAsync(new RunChange
+        {
+            Run = Run("r1", version: 2), ExpectedVersion = 1, Steps = [new StepChange(Step("r1", "a", StepState.Running, 2), 1), new StepChange(added, 0)],
+        }, None);
+
+        StoreAssert.Equivalent([Step("r1", "b"), Step("r1", "a", StepState.Running, 2), added], await stores.Runs.GetStepsAsync("r1", None));
+    }
+
+    [Fact]
+    public async Task CommitAsync_NewStepWithATakenName_ThrowsConcurrencyAndWritesNothing()
+    {
+        await using var stores = await CreateStoresAsync();
+        await stores.Runs.CreateRunAsync(Run("r1"), [Step("r1", "a")], [], null, None);
+
+        await Assert.ThrowsAsync<ConcurrencyException>(() => stores.Runs.CommitAsync(new RunChange
+        {
+            Run = Run("r1", version: 2), ExpectedVersion = 1, Steps = [new StepChange(Step("r1", "a", StepState.Running, 1), 0)],
+        }, None));
+
+        StoreAssert.Equivalent([Step("r1", "a")], await stores.Runs.GetStepsAsync("r1", None));
+        Assert.Equal(1, (await stores.Runs.GetRunAsync("r1", None))!.Version);
+    }
+
+    [Fact]
     public async Task CommitAsync_UnknownStep_ThrowsConcurrency()
     {
         await using var stores = await CreateStoresAsync();
