@@ -161,6 +161,12 @@ public sealed partial class SqliteStore
         }, ct);
     }
 
+    public string PageTokenAfter(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return PageToken.Encode(RunsPage, run.CreatedAt, run.Id);
+    }
+
     /// <summary>One branch per state, each a range scan of a (..., state, created_at, id) index, merged: an IN list
     /// over the state column would have to sort every matching run to find the newest.</summary>
     private static string ListRunsSql(string from, Filter filter, int states, string order) => states switch

@@ -605,6 +605,20 @@ public abstract class StoreContract
     }
 
     [Fact]
+    public async Task PageTokenAfter_ContinuesRightAfterThatRunInEitherOrder()
+    {
+        await using var stores = await CreateStoresAsync();
+        await CreateRuns(stores, Run("r1", createdAt: At(1)), Run("r3", createdAt: At(3)), Run("r2", createdAt: At(2)));
+        var r2 = (await stores.Runs.GetRunAsync("r2", None))!;
+
+        var newer = await stores.Runs.ListRunsAsync(new RunQuery { PageToken = stores.Runs.PageTokenAfter(r2) }, None);
+        var older = await stores.Runs.ListRunsAsync(new RunQuery { PageToken = stores.Runs.PageTokenAfter(r2), OldestFirst = true }, None);
+
+        Assert.Equal(["r1"], newer.Items.Select(r => r.Id));
+        Assert.Equal(["r3"], older.Items.Select(r => r.Id));
+    }
+
+    [Fact]
     public async Task ListRunsAsync_SameCreatedTime_OrdersById()
     {
         await using var stores = await CreateStoresAsync();

@@ -546,7 +546,8 @@ internal sealed class RunActor
                         }
                         else
                         {
-                            tx.Step(node.Name, StepTrigger.Cancel, x => x with { EndedAt = now }, $"not started: its group is {gs}");
+                            var why = $"not started: its group is {gs}";
+                            tx.Step(node.Name, StepTrigger.Cancel, x => x with { EndedAt = now, Reason = why }, why);
                         }
                         progressed = true;
                         continue;
@@ -581,7 +582,8 @@ internal sealed class RunActor
                 }
                 if (blocked)
                 {
-                    tx.Step(node.Name, StepTrigger.Cancel, x => x with { EndedAt = now }, "not started: a step it depends on did not succeed");
+                    const string why = "not started: a step it depends on did not succeed";
+                    tx.Step(node.Name, StepTrigger.Cancel, x => x with { EndedAt = now, Reason = why }, why);
                     progressed = true;
                     continue;
                 }

@@ -57,6 +57,9 @@ public interface IRunStore
 
     Task<Page<RunRecord>> ListRunsAsync(RunQuery query, CancellationToken ct);
 
+    /// <summary>The page token that continues a run list (in either order) right after <paramref name="run"/>.</summary>
+    string PageTokenAfter(RunRecord run);
+
     /// <summary>Ids of every run in one of the states, oldest first (used on start-up to resume work).</summary>
     Task<IReadOnlyList<string>> ListRunIdsInStatesAsync(IReadOnlyList<RunState> states, CancellationToken ct);
 

@@ -623,7 +623,7 @@ internal sealed partial class KfpContainerLayout(KfpTask task) : IProcessLayout
         }
         catch (JsonException)
         {
-            error = $"it is not JSON: {Validation.Show(text)}";
+            error = $"it is not JSON: {Validation.Show(text.Trim())}";
             return false;
         }
         return Values.TryCoerce(parsed, t, out value, out error);
