@@ -21,12 +21,27 @@ install_test_deps() {
   command -v ps >/dev/null 2>&1 || missing+=(procps)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "build.sh: installing ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+}
+
+# Node packages of test folders (a package-lock.json next to the tests that use them): npm ci when missing or stale.
+install_node_deps() {
+  local lock dir
+  while IFS= read -r lock; do
+    dir=$(dirname "$lock")
+    if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules/.package-lock.json" ]; then
+      echo "build.sh: npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done < <(find tests -name package-lock.json -not -path '*/node_modules/*' | sort)
 }
 
 cmd="${1:-}"
@@ -40,6 +55,7 @@ case "$cmd" in
   test)
     need_dotnet
     install_test_deps
+    install_node_deps
     dotnet build Sluice.slnx -c Release -v quiet -nologo
     status=0 passed=0 failed=0
     log=$(mktemp)

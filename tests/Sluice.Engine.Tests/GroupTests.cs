@@ -292,6 +292,23 @@ public sealed class GroupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FailSlow_AStepWaitingForItsRetry_IsRetriedBeforeTheRunFails()
+    {
+        var marker = Path.Combine(h.Scratch, "flaky.once");
+        var flaky = Sh("flaky", $"if [ ! -e {marker} ]; then touch {marker}; sleep 0.2; exit 1; fi") with
+        {
+            Retry = new RetryPolicy(1, TimeSpan.FromMilliseconds(300)),
+        };
+        var plan = PlanOf(Sh("bad", "exit 1"), flaky) with { FailurePolicy = FailurePolicy.FailSlow };
+
+        var d = await h.EndAsync(await h.StartAsync(plan));
+
+        Assert.Equal(RunState.Failed, d.Run.State);
+        Assert.Equal(StepState.Succeeded, d.Of("flaky").State);
+        Assert.Equal(2, d.Of("flaky").Attempt);
+    }
+
+    [Fact]
     public async Task FailFast_NothingNewStartsAfterAFailure()
     {
         var plan = PlanOf(new GroupStepPlan { Name = "g" }, Sh("g.bad", "exit 1", group: "g"), Sh("slow", "sleep 0.3"),

@@ -25,6 +25,10 @@ internal sealed class RunActor
 
     /// <summary>Some for-each limits how many of its iterations run at once.</summary>
     private bool limited;
+
+    /// <summary>The last scheduling pass left a step that may start waiting (for a slot, a retry's time, a parallelism limit):
+    /// a failed run is not finished while one is.</summary>
+    private bool deferred;
     private ITimer? wakeTimer;
     private bool waitingForSlot;
 
@@ -479,6 +483,11 @@ internal sealed class RunActor
             return;
         }
         var now = tx.Now;
+        if (failure is not null && deferred)
+        {
+            // A step that may still start (a finally step, or one that does not depend on the failure) is waiting its turn.
+            return;
+        }
         if (failure is not null)
         {
             foreach (var s in tx.StepsAfter().Where(s => s.State == StepState.Pending).ToList())
@@ -504,10 +513,12 @@ internal sealed class RunActor
         var wantedSlot = false;
         var now = tx.Now;
         DateTimeOffset? nextWake = null;
+        deferred = false;
         for (var progressed = true; progressed;)
         {
             progressed = false;
             nextWake = null;
+            deferred = false;
             if (tx.RunAfter.State is not (RunState.Queued or RunState.Running))
             {
                 break;
@@ -613,10 +624,12 @@ internal sealed class RunActor
                 if (s.NotBefore is { } nb && nb > now)
                 {
                     nextWake = nextWake is null || nb < nextWake ? nb : nextWake;
+                    deferred = true;
                     continue;
                 }
                 if (!MayOpen(node, open))
                 {
+                    deferred = true;
                     continue;
                 }
                 switch (sp)
@@ -636,12 +649,14 @@ internal sealed class RunActor
                     default:
                         if (plan.MaxParallelSteps is { } max && activeNow >= max)
                         {
+                            deferred = true;
                             continue;
                         }
                         wantedSlot = true;
                         if (!engine.Slots.TryAcquire(slotFreed))
                         {
                             waitingForSlot = true;
+                            deferred = true;
                             continue;
                         }
                         waitingForSlot = false;

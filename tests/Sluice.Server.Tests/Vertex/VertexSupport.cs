@@ -81,13 +81,14 @@ internal static class VertexSupport
 
     public static bool IsTerminal(string? state) => state is "PIPELINE_STATE_SUCCEEDED" or "PIPELINE_STATE_FAILED" or "PIPELINE_STATE_CANCELLED";
 
-    public static async Task<JsonNode> WaitAsync(HttpClient http, string id, Func<JsonNode, bool>? done = null, TimeSpan? within = null)
+    public static async Task<JsonNode> WaitAsync(HttpClient http, string id, Func<JsonNode, bool>? done = null, TimeSpan? within = null,
+        string parent = Parent)
     {
         done ??= j => IsTerminal(j["state"]?.GetValue<string>());
         var until = TimeProvider.System.GetUtcNow() + (within ?? TimeSpan.FromSeconds(90));
         while (true)
         {
-            var job = await GetAsync(http, id);
+            var job = await GetAsync(http, id, parent);
             if (done(job))
             {
                 return job;

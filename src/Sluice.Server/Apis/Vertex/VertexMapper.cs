@@ -86,8 +86,10 @@ internal static class VertexMapper
 
     // ---- times and ids ----
 
+    /// <summary>RFC 3339 in UTC with 9 fractional digits (the store keeps 100 ns ticks: nothing is rounded away, so a time
+    /// read back in a filter compares equal).</summary>
     public static string? Time(DateTimeOffset? t) =>
-        t?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        t is { } x ? x.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "00Z" : null;
 
     /// <summary>A stable int64 id (as a string) for a task of a run: a hash of the run id and the step name.</summary>
     public static string TaskId(string runId, string step)
