@@ -59,6 +59,12 @@ public sealed record ObjectPathRef(Template Uri) : Reference
     public override string ToString() => $"localPath({Uri})";
 }
 
+/// <summary>A JSON document rendered to its compact JSON text (a config file or an environment value made of values).</summary>
+public sealed record JsonTextRef(JsonTemplate Document) : Reference
+{
+    public override string ToString() => "json(...)";
+}
+
 /// <summary>Supplies values for references when a step starts or a condition is evaluated.</summary>
 public interface IValueResolver
 {
@@ -83,6 +89,9 @@ public sealed partial class Template
     public IReadOnlyList<Reference> References { get; }
 
     public bool IsLiteral => References.Count == 0;
+
+    /// <summary>The reference when the template is exactly one reference (its value keeps its type), else null.</summary>
+    public Reference? OnlyReference => parts.Length == 1 && parts[0] is Reference r ? r : null;
 
     public static Template Literal(string text) => new(text, [text], []);
 

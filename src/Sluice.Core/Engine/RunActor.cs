@@ -834,6 +834,9 @@ internal sealed class RunActor
 
     private sealed class Resolver(RunActor actor, Tx tx, string step, int attempt) : IValueResolver
     {
+        private static readonly System.Text.Json.JsonSerializerOptions RelaxedJson =
+            new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
         /// <summary>Most bytes of a JSON file a reference reads from the object directory.</summary>
         private const int MaxJsonFileBytes = 4 * 1024 * 1024;
 
@@ -852,6 +855,7 @@ internal sealed class RunActor
             StepPropertyRef sp => Property(sp),
             JsonFileRef f => JsonFile(f),
             ObjectPathRef op => LocalPath(op.Uri.Render(this)),
+            JsonTextRef j => j.Document.Render(this)?.ToJsonString(RelaxedJson) ?? "null",
             RunRef { Field: "id" } => actor.run.Id,
             RunRef { Field: "pipeline" } => actor.run.PipelineName,
             RunRef { Field: "attempt" } => attempt,
