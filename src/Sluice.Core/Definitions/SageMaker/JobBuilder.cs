@@ -537,6 +537,8 @@ internal sealed class JobBuilder(SageMakerCompiler.Compilation c, SageMakerCompi
         {
             env["SLUICE_IMAGE"] = image;
         }
+        // Paths inside files are not rewritten: a script finds the job's folder here instead of /opt/ml.
+        env["SLUICE_OPT_ML"] = Template.Literal(ContainerRoot);
         return new ProcessStepPlan
         {
             Name = StepName,

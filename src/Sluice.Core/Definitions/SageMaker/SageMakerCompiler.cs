@@ -156,10 +156,8 @@ public static partial class SageMakerCompiler
                 return new CompileResult(null, [new Problem("", $"a pipeline definition is a JSON object with Version, Parameters and Steps, not {Describe(root)}")]);
             }
             ReadTop(top);
-            if (problems.Count == 0)
-            {
-                BuildSteps();
-            }
+            // On: a problem in one step must not hide those of others (references to a broken step are not checked).
+            BuildSteps();
             List<Draft>? order = null;
             if (problems.Count == 0)
             {
@@ -595,6 +593,10 @@ public static partial class SageMakerCompiler
         {
             foreach (var d in drafts)
             {
+                if (d.Name is null)
+                {
+                    continue;
+                }
                 var where = $"step '{Clip(d.Name)}'";
                 var args = d.Node["Arguments"];
                 if (args is not null and not JsonObject)
