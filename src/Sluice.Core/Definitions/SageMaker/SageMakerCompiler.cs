@@ -207,14 +207,6 @@ public static partial class SageMakerCompiler
             {
                 ReadParallelism(pc);
             }
-            if (top["PipelineExperimentConfig"] is JsonObject ec)
-            {
-                ReadExperimentConfig(ec);
-            }
-            else if (top["PipelineExperimentConfig"] is { } other)
-            {
-                Add("PipelineExperimentConfig", $"PipelineExperimentConfig must be an object or null, not {Describe(other)}");
-            }
             if (!top.TryGetPropertyValue("Steps", out var steps) || steps is null)
             {
                 Add("Steps", "a pipeline definition needs Steps: a list of steps");
@@ -230,6 +222,15 @@ public static partial class SageMakerCompiler
                 Add("Steps", "a pipeline needs at least one step");
             }
             CollectSteps(list, "Steps", null, true, 0);
+            // After the steps are known, so that a reference to one is reported as what it is.
+            if (top["PipelineExperimentConfig"] is JsonObject ec)
+            {
+                ReadExperimentConfig(ec);
+            }
+            else if (top["PipelineExperimentConfig"] is { } other)
+            {
+                Add("PipelineExperimentConfig", $"PipelineExperimentConfig must be an object or null, not {Describe(other)}");
+            }
             if (drafts.Count > MaxSteps)
             {
                 Add("Steps", $"a pipeline has at most {MaxSteps} steps (counting those inside IfSteps and ElseSteps); this one has {drafts.Count}");
@@ -1519,9 +1520,8 @@ public static partial class SageMakerCompiler
                 at = at.Deps.Select(x => byName[x]).First(left.Contains);
             }
             var cycle = seen.Skip(seen.IndexOf(at)).Select(x => x.Name!).ToList();
-            cycle.Reverse();
             cycle.Add(cycle[0]);
-            Add(at.Path, $"dependency cycle: {string.Join(" -> ", cycle)} (through DependsOn and Get references)");
+            Add(at.Path, $"dependency cycle: {string.Join(" -> ", cycle)} (each waits for the next, through DependsOn and Get references)");
             return null;
         }
 
