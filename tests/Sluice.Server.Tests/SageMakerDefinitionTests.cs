@@ -436,6 +436,78 @@ public class SageMakerDefinitionTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.Contains(problems, p => p.Item1 == "Steps[1].Arguments.Conditions[0].LeftValue.Get" && p.Item2.Contains("unknown parameter 'Nope'", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task RetryPolicies_JobInternalErrorRetried_OtherTypesAndExpiredPoliciesNot()
+    {
+        const string Flaky = """["/bin/sh", "-c", "echo attempt $SLUICE_ATTEMPT; [ \"$SLUICE_ATTEMPT\" -ge 3 ] || { echo 'flaky' >&2; exit 1; }"]""";
+        var name = await CreateAsync($$$"""
+            {"Version": "2020-12-01", "Steps": [
+              {"Name": "Retried", "Type": "Processing", "Arguments": {"AppSpecification": {"ImageUri": "i", "ContainerEntrypoint": {{{Flaky}}}}},
+               "RetryPolicies": [
+                 {"ExceptionType": ["Step.THROTTLING"], "IntervalSeconds": 0, "MaxAttempts": 9},
+                 {"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 0, "BackoffRate": 1.0, "MaxAttempts": 2}]},
+              {"Name": "NotRetried", "Type": "Processing", "DependsOn": ["Retried"], "Arguments": {"AppSpecification": {"ImageUri": "i", "ContainerEntrypoint": {{{Flaky}}}}},
+               "RetryPolicies": [{"ExceptionType": ["Step.SERVICE_FAULT", "SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 0, "MaxAttempts": 5}]},
+              {"Name": "Expired", "Type": "Processing", "DependsOn": ["Retried"], "Arguments": {"AppSpecification": {"ImageUri": "i", "ContainerEntrypoint": {{{Flaky}}}}},
+               "RetryPolicies": [{"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"], "IntervalSeconds": 0, "ExpireAfterMin": 0}]}
+            ]}
+            """, "smretry");
+        var id = (await S.StartRunAsync(name)).Str("id");
+
+        var run = await S.WaitForRunAsync(id, s => s is "Succeeded" or "Failed");
+
+        Assert.Equal("Failed", run.Str("state"));
+        Assert.Equal("Succeeded", Step(run, "Retried").Str("state"));
+        Assert.Equal(3, Step(run, "Retried")["attempt"]!.GetValue<int>());
+        Assert.Equal("Failed", Step(run, "NotRetried").Str("state"));
+        Assert.Equal(1, Step(run, "NotRetried")["attempt"]!.GetValue<int>());
+        Assert.Equal("exited with code 1: flaky", Step(run, "NotRetried").Str("reason"));
+        Assert.Equal("Failed", Step(run, "Expired").Str("state"));
+        Assert.Equal(1, Step(run, "Expired")["attempt"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task TrainingFails_FailureFileIsTheReason_NoArtifactsStored()
+    {
+        var name = await CreateAsync("""
+            {"Version": "2020-12-01", "Steps": [
+              {"Name": "Train", "Type": "Training", "Arguments": {
+                "AlgorithmSpecification": {"TrainingImage": "img", "ContainerEntrypoint": ["/bin/sh", "-c", "echo partial > $SM_MODEL_DIR/m; echo 'learning rate must be positive' > /opt/ml/output/failure; exit 3"]},
+                "OutputDataConfig": {"S3OutputPath": "s3://failing/models"}}}
+            ]}
+            """, "smtrainfail");
+        var id = (await S.StartRunAsync(name)).Str("id");
+
+        var run = await S.WaitForRunAsync(id, s => s is "Succeeded" or "Failed");
+
+        Assert.Equal("Failed", run.Str("state"));
+        Assert.Equal("exited with code 3: learning rate must be positive", Step(run, "Train").Str("reason"));
+        Assert.False(File.Exists(ObjectPath($"s3://failing/models/pipelines-{id}-Train/output/model.tar.gz")));
+    }
+
+    [Fact]
+    public async Task Stop_WhileProcessingJobRuns_StoppedAndOutputsNotStored()
+    {
+        var name = await CreateAsync("""
+            {"Version": "2020-12-01", "Steps": [
+              {"Name": "Long", "Type": "Processing", "Arguments": {
+                "AppSpecification": {"ImageUri": "img", "ContainerEntrypoint": ["/bin/sh", "-c", "echo partial > /opt/ml/processing/out/part.txt; echo started > $SLUICE_STEP_DIR/started; exec sleep 60"]},
+                "ProcessingOutputConfig": {"Outputs": [{"OutputName": "out", "S3Output": {"S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://stopped", {"Get": "Execution.PipelineExecutionId"}]}}, "LocalPath": "/opt/ml/processing/out"}}]}}},
+              {"Name": "After", "Type": "Fail", "DependsOn": ["Long"], "Arguments": {"ErrorMessage": "never"}}
+            ]}
+            """, "smstop");
+        var id = (await S.StartRunAsync(name)).Str("id");
+        var started = Path.Combine(S.DataDir, "runs", id, "Long", "1", "started");
+        Assert.True(await Posix.EventuallyAsync(() => File.Exists(started), Deadline.Default), "the job did not start");
+
+        await S.PostJsonAsync($"/api/v1/runs/{id}:stop", new { reason = "not needed" }, HttpStatusCode.Accepted);
+        var run = await S.WaitForStateAsync(id, "Stopped");
+
+        Assert.Equal("Stopped", Step(run, "Long").Str("state"));
+        Assert.Equal("NotStarted", Step(run, "After").Str("state"));
+        Assert.False(Directory.Exists(ObjectPath($"s3://stopped/{id}")));
+    }
+
     private static string ReadTarGz(string path, string entryName)
     {
         using var file = File.OpenRead(path);
