@@ -76,9 +76,24 @@ export class SluiceServer {
     return s;
   }
 
+  /** Stops every run first: a step process outlives its server by design (it is re-adopted on the next start), and a
+   *  test must not leave processes behind. */
   async stop(): Promise<void> {
     const p = this.proc;
     if (p && p.exitCode === null) {
+      try {
+        await this.api('POST', '/runs:stop', { filter: { states: ['Queued', 'Running'] }, graceSeconds: 0 });
+        await until('every step process to end', async () => {
+          const r = await this.api<{ runs: { id: string }[] }>('GET', '/runs?state=Queued,Running,Stopping&pageSize=1000');
+          for (const run of r.runs) {
+            const d = await this.api<{ steps: { kind: string; state: string }[] }>('GET', `/runs/${run.id}`);
+            if (d.steps.some((s) => s.kind === 'process' && ['Starting', 'Running', 'Stopping'].includes(s.state))) return false;
+          }
+          return true;
+        }, 15_000);
+      } catch (e) {
+        console.error(`could not stop the runs before shutting the server down: ${String(e)}`);
+      }
       const exited = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
       const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);

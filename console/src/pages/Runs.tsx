@@ -23,6 +23,8 @@ interface Batch {
   done: boolean;
   finished: number;
   failures: { id: string; message: string }[];
+  /** How many runs ended in each state (a run may end Failed, e.g. a function step that timed out while stopping). */
+  outcomes?: Record<string, number>;
   op?: Operation;
 }
 
@@ -138,7 +140,9 @@ export function RunsPage() {
       const failures = Object.entries(op.results)
         .filter(([, v]) => v.error)
         .map(([id, v]) => ({ id, message: v.error!.message }));
-      setBatch((b) => b && { ...b, op, done: true, finished: ids.length, failures });
+      const outcomes: Record<string, number> = {};
+      for (const v of Object.values(op.results)) if (v.state) outcomes[v.state] = (outcomes[v.state] ?? 0) + 1;
+      setBatch((b) => b && { ...b, op, done: true, finished: ids.length, failures, outcomes });
     } catch (e) {
       setBatch((b) => b && { ...b, done: true, failures: [{ id: '', message: e instanceof Error ? e.message : String(e) }] });
     }
@@ -400,10 +404,7 @@ function BatchStatus({ batch, onDismiss }: { batch: Batch; onDismiss: () => void
         </>
       ) : (
         <>
-          <span>
-            {batch.kind === 'stop' ? 'Stopped' : 'Deleted'} {plural(okCount, 'run')}
-            {batch.failures.length > 0 ? `; ${batch.failures.length} failed` : ''}.
-          </span>
+          <span>{batchSummary(batch, okCount)}</span>
           {batch.failures.length > 0 && (
             <ul>
               {batch.failures.map((f) => (
@@ -416,6 +417,14 @@ function BatchStatus({ batch, onDismiss }: { batch: Batch; onDismiss: () => void
       )}
     </div>
   );
+}
+
+function batchSummary(batch: Batch, okCount: number): string {
+  const failed = batch.failures.length > 0 ? `; ${batch.failures.length} could not be ${batch.kind === 'stop' ? 'stopped' : 'deleted'}` : '';
+  if (batch.kind === 'delete') return `Deleted ${plural(okCount, 'run')}${failed}.`;
+  const states = Object.entries(batch.outcomes ?? {});
+  if (states.length === 0 || (states.length === 1 && states[0]![0] === 'Stopped')) return `Stopped ${plural(okCount, 'run')}${failed}.`;
+  return `${plural(okCount, 'run')} finished: ${states.map(([s, n]) => `${n} ${s}`).join(', ')}${failed}.`;
 }
 
 export function plural(n: number, word: string): string {
