@@ -17,6 +17,7 @@ const failing = unique('failing');
 const graph = unique('graph');
 const approval = unique('approval');
 const chatty = unique('chatty');
+const showcase = 'train-and-approve';
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([SluiceServer.start(['--slots', '16']), launchBrowser()]);
@@ -93,6 +94,50 @@ steps:
     command: sh
     args: ["-c", "echo deploying $0 > $SLUICE_OUTPUTS/done", "{{steps.approve.outputs.verdict}}"]
     outputs: { done: String }
+`);
+  await server.createPipeline(`
+name: ${showcase}
+description: Prepares features, trains, and waits for a person to approve the model before deploying it.
+parameters:
+  epochs: { type: Integer, default: 3 }
+steps:
+  - name: prepare
+    command: sh
+    args: ["-c", "echo 'reading 20000 rows'; echo 20000 > $SLUICE_OUTPUTS/rows"]
+    outputs: { rows: Integer }
+  - name: features-text
+    command: sh
+    args: ["-c", "echo text features"]
+    dependsOn: [prepare]
+  - name: features-image
+    command: sh
+    args: ["-c", "echo image features"]
+    dependsOn: [prepare]
+  - name: features-tabular
+    command: sh
+    args: ["-c", "echo tabular features"]
+    dependsOn: [prepare]
+  - name: train
+    command: sh
+    args: ["-c", "for e in 1 2 3; do echo epoch $e/3 loss=0.$((9 - e)); done; echo 0.94 > $SLUICE_OUTPUTS/accuracy"]
+    dependsOn: [features-text, features-image, features-tabular]
+    outputs: { accuracy: Float }
+  - name: good-enough
+    type: condition
+    if: "steps.train.outputs.accuracy >= 0.9"
+    then:
+      - name: approve
+        type: callback
+        queue: approvals
+        arguments: { accuracy: "{{steps.train.outputs.accuracy}}" }
+        outputs: { verdict: String, reviewer: String }
+      - name: deploy
+        command: sh
+        args: ["-c", "echo deploying $0", "{{steps.approve.outputs.verdict}}"]
+    else:
+      - name: too-weak
+        type: fail
+        message: "accuracy {{steps.train.outputs.accuracy}} is below 0.9"
 `);
   await server.createPipeline(`
 name: ${chatty}
@@ -328,11 +373,13 @@ test('an unknown run shows the API error', async () => {
 });
 
 test('screenshot: run details with a graph in mixed states', async () => {
-  const run = await server.startRun(approval, { displayName: 'train-and-approve #42', labels: { team: 'vision', stage: 'prod' } });
+  const run = await server.startRun(showcase, { displayName: 'nightly retrain #42', labels: { team: 'vision', stage: 'prod' } });
   await server.waitForStep(run.id, 'approve', 'Running');
-  await page.goto(`${server.url}/runs/${run.id}?step=train`);
-  await page.locator('[data-step-panel="train"]').waitFor();
-  await page.locator('.dag-node[data-step="approve"][data-state="Running"]').waitFor();
+  await page.goto(`${server.url}/runs/${run.id}?step=approve`);
+  await page.locator('.callback-box').waitFor();
+  await page.locator('.dag-node[data-step="too-weak"][data-state="Skipped"]').waitFor();
+  await page.locator('.dag-node[data-step="deploy"][data-state="Pending"]').waitFor();
+  await page.setViewportSize({ width: 1360, height: 1000 });
   await screenshot(page, 'run-details', { docs: true, fullPage: false });
   // narrow window: the page stacks and stays readable
   await page.setViewportSize({ width: 420, height: 900 });
