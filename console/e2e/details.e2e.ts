@@ -10,7 +10,7 @@ let context: BrowserContext;
 let page: Page;
 
 const sleeper = unique('sleeper');
-// A process that takes its time to stop: SIGTERM starts a 2 s clean-up, so the run is visibly Stopping.
+// A process that takes its time to stop: SIGTERM starts a 3 s clean-up, so the run is visibly Stopping.
 const slowStop = unique('slowstop');
 const quick = unique('quick');
 const failing = unique('failing');
@@ -33,7 +33,7 @@ name: ${slowStop}
 steps:
   - name: work
     command: sh
-    args: ["-c", "trap 'echo cleaning up; sleep 2; exit 0' TERM; echo working; while true; do sleep 0.1; done"]
+    args: ["-c", "trap 'echo cleaning up; sleep 3; exit 0' TERM; echo working; while true; do sleep 0.1; done"]
   - name: after
     command: "true"
     dependsOn: [work]
@@ -233,6 +233,7 @@ steps:
       expect(await stopButton().isDisabled()).toBe(true);
       const run = await one.getRun(queued.id);
       expect(run.steps.map((s) => s.state)).toEqual(['NotStarted']);
+      await page.goto('about:blank');
     } finally {
       await one.stop();
     }
@@ -252,7 +253,7 @@ test('stop flow: reason, then Stopping and Stopped live, without a reload', asyn
   await dialog.getByLabel('Reason (optional)').fill('bad input data');
   await dialog.getByRole('button', { name: 'Stop run' }).click();
 
-  // Stopping while the process cleans up (2 s), then Stopped, both arriving over the event stream
+  // Stopping while the process cleans up (3 s), then Stopped, both arriving over the event stream
   await expect.poll(() => runState().getAttribute('data-state'), { timeout: 5_000 }).toBe('Stopping');
   expect(await runState().textContent()).toContain('Stopping');
   expect(await stopButton().isDisabled()).toBe(true);

@@ -31,13 +31,13 @@ steps:
     command: sh
     args: ["-c", "sleep 0.5"]
 `);
-  // SIGTERM starts a 2 s clean-up, so a stop visibly takes a while
+  // SIGTERM starts a 3 s clean-up, so a stop visibly takes a while
   await server.createPipeline(`
 name: ${slowStop}
 steps:
   - name: work
     command: sh
-    args: ["-c", "trap 'sleep 2; exit 0' TERM; while true; do sleep 0.1; done"]
+    args: ["-c", "trap 'sleep 3; exit 0' TERM; while true; do sleep 0.1; done"]
 `);
   // fails at once without starting a process: cheap runs for paging
   await server.createPipeline(`
@@ -114,10 +114,12 @@ test('filters by pipeline, state and label', async () => {
   await server.waitForState(blue.id, 'Running');
 
   await page.goto(`${server.url}/`);
+  await page.locator('tbody tr').first().waitFor();
   await page.getByLabel('Pipeline').selectOption(sleeper);
+  await expect.poll(() => row(done.id).count()).toBe(0);
   await row(red.id).waitFor();
   await row(blue.id).waitFor();
-  expect(await row(done.id).count()).toBe(0);
+  expect(page.url()).toContain(`pipeline=${sleeper}`);
 
   await page.getByLabel('Labels').fill('team=red');
   await page.getByRole('button', { name: 'Apply' }).click();

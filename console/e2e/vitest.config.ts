@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 90_000,
     reporters: ['default'],
+    // a page on a loaded machine may take a few seconds to show what the server already says
+    expect: { poll: { timeout: 15_000, interval: 50 } },
   },
 });

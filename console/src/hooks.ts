@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { eventsUrl, type RunEvent } from './api';
 
-export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
+export type LiveStatus = 'idle' | 'connecting' | 'live' | 'reconnecting';
 
 const liveListeners = new Set<(s: LiveStatus) => void>();
-let lastStatus: LiveStatus = 'connecting';
+let lastStatus: LiveStatus = 'idle';
 
 function publishStatus(s: LiveStatus) {
   lastStatus = s;
@@ -41,10 +41,11 @@ export function useEvents(opts: { runId?: string; after?: number; enabled?: bool
     const kinds = ['run-created', 'run-state', 'stop-requested', 'step-state', 'step-retry', 'message'];
     kinds.forEach((k) => es.addEventListener(k, onMessage as EventListener));
     es.onopen = () => publishStatus('live');
-    es.onerror = () => publishStatus(es.readyState === EventSource.CLOSED ? 'reconnecting' : 'reconnecting');
+    es.onerror = () => publishStatus('reconnecting');
     return () => {
       kinds.forEach((k) => es.removeEventListener(k, onMessage as EventListener));
       es.close();
+      publishStatus('idle');
     };
   }, [runId, after, enabled]);
 }

@@ -46,9 +46,11 @@ function App() {
           <Link href="/" aria-current={section === 'runs' ? 'page' : undefined}>Runs</Link>
           <Link href="/pipelines" aria-current={section === 'pipelines' ? 'page' : undefined}>Pipelines</Link>
         </nav>
-        <span class={`live live-${live}`} title="Updates arrive from the server's event stream">
-          <span aria-hidden="true">●</span> {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting' : 'Reconnecting'}
-        </span>
+        {live !== 'idle' && (
+          <span class={`live live-${live}`} title="Updates arrive from the server's event stream">
+            <span aria-hidden="true">●</span> {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting' : 'Reconnecting'}
+          </span>
+        )}
       </header>
       <main id="main" tabIndex={-1}>{page}</main>
     </>

@@ -39,6 +39,7 @@ public class ConsoleHostingTests(ConsoleServerFixture fixture) : IClassFixture<C
     [InlineData("/")]
     [InlineData("/runs/k3x9q2m1a0bc")]
     [InlineData("/pipelines/train/versions/2")]
+    [InlineData("/pipelines/model.v2")]
     public async Task Get_ClientRoute_ServesIndexPage(string path)
     {
         using var r = await S.Http.GetAsync(path);
@@ -173,5 +174,42 @@ public class RunGraphFieldsTests(ServerFixture fixture) : IClassFixture<ServerFi
         var step = done.StepOf("approve");
         Assert.True(step["callback"]!["answered"]!.GetValue<bool>());
         Assert.Equal("ship", step["outputs"]!["verdict"]!.GetValue<string>());
+    }
+}
+
+/// <summary>A console keeps an event stream (and maybe a followed log) open all the time; a shutdown must not wait for them.</summary>
+public class OpenStreamShutdownTests
+{
+    [Fact]
+    public async Task Terminate_WithOpenEventStreamAndFollowedLog_ExitsWithoutWaitingForThem()
+    {
+        await using var s = await ServerProcess.StartAsync();
+        var name = Json.UniqueName("shutdown");
+        await s.CreatePipelineAsync($$"""
+            name: {{name}}
+            steps:
+              - name: talk
+                command: sh
+                args: ["-c", "echo hi; sleep 30"]
+            """);
+        var run = await s.StartRunAsync(name);
+        var id = run.Str("id");
+        await s.WaitForStepAsync(id, "talk", "Running");
+        using var client = new HttpClient { BaseAddress = s.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var events = await client.GetAsync("/api/v1/events", HttpCompletionOption.ResponseHeadersRead);
+        using var log = await client.GetAsync($"/api/v1/runs/{id}/steps/talk/logs?follow=true", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, log.StatusCode);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await s.TerminateAsync();
+        // The host's shutdown timeout is 30 s: a stream that held the shutdown up would take that long.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"shutdown took {clock.Elapsed}");
+        Assert.Equal(0, s.ExitCode);
+
+        // the step process outlives the server by design (it is re-adopted on restart); end it with the run
+        await s.RestartAsync();
+        await s.PostJsonAsync($"/api/v1/runs/{id}:stop", new { graceSeconds = 0 }, HttpStatusCode.Accepted);
+        await s.WaitForStateAsync(id, "Stopped");
     }
 }

@@ -34,14 +34,21 @@ internal static class ConsoleFiles
         });
     }
 
+    /// <summary>A missing asset or top-level file (/assets/x.js, /favicon.ico) is a 404, not the page; a client route may
+    /// hold a dot (/pipelines/model.v2).</summary>
+    private static bool IsMissingFile(PathString path) =>
+        path.StartsWithSegments("/assets", StringComparison.Ordinal)
+        || (path.Value is { } v && v.LastIndexOf('/') == 0 && Path.HasExtension(v));
+
     /// <summary>GET fallback: index.html for client-side routes (/runs/abc), 404 for missing files and reserved prefixes.</summary>
     public static void MapConsoleFallback(this WebApplication app, string dir)
     {
         var index = Path.Combine(dir, "index.html");
-        app.MapFallback(async (HttpContext http) =>
+        // "{**path}" rather than MapFallback's default "{*path:nonfile}", which would skip a route with a dot in it.
+        app.MapFallback("{**path}", async (HttpContext http) =>
         {
             var path = http.Request.Path;
-            if (Reserved.Any(p => path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase)) || Path.HasExtension(path.Value))
+            if (Reserved.Any(p => path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase)) || IsMissingFile(path))
             {
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
