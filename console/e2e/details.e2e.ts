@@ -305,7 +305,7 @@ test('a callback step is approved from the console and the run completes', async
   await box.waitFor();
   const token = await box.getAttribute('data-callback-token');
   expect(token).toMatch(/^[A-Za-z0-9]{10}$/);
-  await screenshot(page, 'run-details-callback', { docs: true });
+  await screenshot(page, 'run-details-callback');
 
   await box.getByRole('button', { name: 'Mark succeeded…' }).click();
   const dialog = page.getByRole('dialog', { name: /Mark step approve succeeded/ });
@@ -363,6 +363,36 @@ test('a running step shows its log live', async () => {
   await server.api('POST', `/runs/${run.id}:stop`, { graceSeconds: 0 });
   await expect.poll(() => runState().getAttribute('data-state'), { timeout: 20_000 }).toBe('Stopped');
   await expect.poll(() => page.locator('.live-tag').count()).toBe(0);
+});
+
+test('keyboard: Stop opens a dialog that Escape closes; every control has a name', async () => {
+  const run = await server.startRun(approval);
+  await server.waitForStep(run.id, 'approve', 'Running');
+  await page.goto(`${server.url}/runs/${run.id}?step=approve`);
+  await page.locator('.callback-box').waitFor();
+  await stopButton().focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: /Stop run/ });
+  await dialog.waitFor();
+  // focus moves into the dialog; Escape closes it and changes nothing
+  expect(await page.evaluate(() => !!document.activeElement?.closest('dialog'))).toBe(true);
+  await page.keyboard.press('Escape');
+  await expect.poll(() => dialog.isVisible()).toBe(false);
+  expect((await server.getRun(run.id)).state).toBe('Running');
+
+  const unnamed = await page.evaluate(() => {
+    const named = (el: Element) => {
+      const e = el as HTMLElement & { labels?: NodeListOf<HTMLLabelElement> | null };
+      if (e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')) return true;
+      if (e.labels && e.labels.length > 0 && [...e.labels].some((l) => l.textContent?.trim())) return true;
+      return !!e.textContent?.trim() && !['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName);
+    };
+    const visible = (el: Element) => !!(el as HTMLElement).offsetParent || el.closest('svg') !== null;
+    return [...document.querySelectorAll('button, input, select, textarea, a[href], [role="button"]')]
+      .filter((el) => visible(el) && !named(el))
+      .map((el) => el.outerHTML.slice(0, 120));
+  });
+  expect(unnamed).toEqual([]);
 });
 
 test('an unknown run shows the API error', async () => {

@@ -155,11 +155,9 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-let shot = 0;
 /** Keeps a screenshot as a test artifact (console/e2e/artifacts); also in docs/images when asked to. */
 export async function screenshot(page: Page, name: string, opts: { docs?: boolean; fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(artifactsDir, { recursive: true });
-  shot++;
   await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage: opts.fullPage ?? true });
   if (opts.docs && process.env.SLUICE_DOCS_SCREENSHOTS === '1') {
     const dir = join(repoRoot, 'docs/images');

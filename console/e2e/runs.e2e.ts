@@ -267,7 +267,7 @@ test('an API error is shown with its problems', async () => {
 test('screenshots: the runs page, wide and narrow', async () => {
   await page.goto(`${server.url}/`);
   await page.locator('tbody tr').first().waitFor();
-  await screenshot(page, 'runs', { docs: true, fullPage: false });
+  await screenshot(page, 'runs', { fullPage: false });
   await page.setViewportSize({ width: 420, height: 900 });
   await screenshot(page, 'runs-narrow', { fullPage: false });
   await page.goto(`${server.url}/pipelines`);
