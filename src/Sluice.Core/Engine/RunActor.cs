@@ -735,6 +735,11 @@ internal sealed class RunActor
                 FailAtOnce(tx, node, e.Message);
                 return;
             }
+            if (graph.Order.Count + RunGraph.StepsFor(node, items.Count) > RunGraph.MaxSteps)
+            {
+                FailAtOnce(tx, node, $"{items.Count} items would give the run more than {RunGraph.MaxSteps} steps in all");
+                return;
+            }
             if (items.Count > ForEachSpec.MaxItems || RunGraph.StepsFor(node, items.Count) > ForEachSpec.MaxSteps)
             {
                 FailAtOnce(tx, node, $"{items.Count} items are too many: a for-each has at most {ForEachSpec.MaxItems} iterations and {ForEachSpec.MaxSteps} steps");

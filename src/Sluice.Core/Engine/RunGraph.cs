@@ -69,6 +69,9 @@ internal sealed class Frame
 /// <summary>Every step of one run: those of the plan, and those made for the iterations of for-each groups as they start.</summary>
 internal sealed class RunGraph
 {
+    /// <summary>Most steps one run may have, iterations included (nested for-each groups multiply).</summary>
+    public const int MaxSteps = 50_000;
+
     private readonly Dictionary<string, Node> byName = new(StringComparer.Ordinal);
     private readonly List<Node> order = [];
     private readonly Dictionary<string, List<Node>> members = new(StringComparer.Ordinal);

@@ -315,7 +315,7 @@ public sealed class KfpCompilerTests
         var path = inputs["args"]![3]!.GetValue<string>();
         var written = layout1.ReadOutputs(temp.File("component1")).Outputs!["output_gcs"]!;
 
-        Assert.Equal(temp.File("objects/gcs/bucket/root/run1/component1/output_gcs"), path);
+        Assert.Equal(temp.File("objects/bucket/root/run1/component1/output_gcs"), path);
         Assert.Equal("gs://bucket/root/run1/component1/output_gcs", written["uri"]!.GetValue<string>());
         var (layout2, _) = Task(plan, "component2");
         var inputs2 = layout2.Prepare(Launch(temp, new JsonObject { ["a:input_gcs"] = written.DeepClone() }, "component2"));

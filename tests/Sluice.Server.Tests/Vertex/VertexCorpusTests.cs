@@ -72,7 +72,7 @@ public sealed class VertexCorpusTests(CorpusServer fixture) : IClassFixture<Corp
         Assert.Equal("an artifact crossed over\n", await Log(id, "component2"));
         var produced = job["jobDetail"]!["taskDetails"]!.AsArray().Single(x => x!["taskName"]!.GetValue<string>() == "component1")!;
         Assert.Equal($"gs://sluice-tests/root/{id}/component1/output_gcs", produced["outputs"]!["output_gcs"]!["artifacts"]![0]!["uri"]!.GetValue<string>());
-        Assert.True(File.Exists(Path.Combine(fixture.Server.DataDir, "objects", "gcs", "sluice-tests", "root", id, "component1", "output_gcs")));
+        Assert.True(File.Exists(Path.Combine(fixture.Server.DataDir, "objects", "sluice-tests", "root", id, "component1", "output_gcs")));
     }
 
     private async Task ProducerConsumer()

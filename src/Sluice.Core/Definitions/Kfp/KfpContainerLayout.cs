@@ -329,25 +329,20 @@ internal sealed partial class KfpContainerLayout(KfpTask task) : IProcessLayout
     private string PipelineRoot(ProcessLaunch launch) =>
         KfpCompiler.Str(launch.FaceData?["pipelineRoot"]) is { Length: > 0 } r ? r : Task.DefaultPipelineRoot ?? DefaultPipelineRoot;
 
-    /// <summary>The local path of an artifact URI: gs://, s3:// and minio:// map under the data directory's objects/, as KFP
-    /// maps them under /gcs/, /s3/ and /minio/ in a pod; anything else under objects/local/.</summary>
+    /// <summary>The local path of an artifact URI: gs:// and s3:// as the object store maps them (<c>{objects}/BUCKET/KEY</c>, the
+    /// directory SageMaker steps use too), minio:// the same way, and anything else (a pipeline root that is a plain word)
+    /// under <c>{objects}/_local/</c>.</summary>
     internal static string LocalPath(string uri, string objects)
     {
-        string kind;
-        string rest;
         var i = uri.IndexOf("://", StringComparison.Ordinal);
-        if (i > 0 && uri[..i] is "gs" or "s3" or "minio")
+        var scheme = i > 0 ? uri[..i] : null;
+        if (scheme is "gs" or "s3" && ObjectStore.TryLocalPath(objects, uri, out var path, out _))
         {
-            kind = uri[..i] == "gs" ? "gcs" : uri[..i];
-            rest = uri[(i + 3)..];
+            return path;
         }
-        else
-        {
-            kind = "local";
-            rest = i > 0 ? uri[(i + 3)..] : uri;
-        }
+        var rest = i > 0 ? uri[(i + 3)..] : uri;
         var parts = rest.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p is not ("." or "..")).ToArray();
-        return Path.Combine([objects, kind, .. parts]);
+        return scheme == "minio" && parts.Length > 0 ? Path.Combine([objects, .. parts]) : Path.Combine([objects, "_local", .. parts]);
     }
 
     internal static string JobResourceName(ProcessLaunch launch) =>

@@ -22,7 +22,9 @@ internal static partial class VertexRequests
 {
     public const int MaxBatch = 32;
 
-    [GeneratedRegex(@"^[a-z][a-z0-9-]{0,127}$")]
+    /// <summary>Vertex's rule ([a-z][a-z0-9-]*), within Sluice's run ids (at most 63 characters, not ending with '-'), which
+    /// the SageMaker face shares.</summary>
+    [GeneratedRegex(@"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")]
     private static partial Regex JobId();
 
     /// <summary>A field by its lowerCamelCase name or its snake_case one.</summary>
@@ -51,12 +53,11 @@ internal static partial class VertexRequests
 
     public static VertexException Invalid(string message) => new(RpcCode.InvalidArgument, message);
 
-    /// <summary>The pipelineJobId rule: lowercase letters, digits and '-', starting with a letter, at most 128 characters.</summary>
     public static void CheckJobId(string? id)
     {
         if (id is not null && !JobId().IsMatch(id))
         {
-            throw Invalid($"pipelineJobId '{Core.Api.Validation.Show(id)}' is not valid: use 1-128 characters of [a-z], [0-9] and '-', starting with a letter");
+            throw Invalid($"pipelineJobId '{Core.Api.Validation.Show(id)}' is not valid: use 1-63 characters of [a-z], [0-9] and '-', starting with a letter and not ending with '-'");
         }
     }
 

@@ -11,8 +11,9 @@ __all__ = [
     'PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER', 'PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER',
 ]
 
-# The same mapping as Sluice's server: a gs://, s3:// or minio:// URI is a file under the objects directory.
-_PREFIXES = (('gs://', 'gcs'), ('s3://', 's3'), ('minio://', 'minio'))
+# The same mapping as Sluice's server: gs://, s3:// and minio:// URIs are files under the objects directory
+# ({objects}/BUCKET/KEY); anything else is under {objects}/_local/.
+_SCHEMES = ('gs://', 's3://', 'minio://')
 
 
 def _objects():
@@ -20,26 +21,20 @@ def _objects():
 
 
 def _local_path(uri):
-    rest, kind = uri, 'local'
-    for prefix, name in _PREFIXES:
+    for prefix in _SCHEMES:
         if uri.startswith(prefix):
-            rest, kind = uri[len(prefix):], name
-            break
-    else:
-        if '://' in uri:
-            rest = uri.split('://', 1)[1]
-    parts = [p for p in rest.split('/') if p not in ('', '.', '..')]
-    return os.path.join(_objects(), kind, *parts)
+            parts = [p for p in uri[len(prefix):].split('/') if p not in ('', '.', '..')]
+            return os.path.join(_objects(), *parts)
+    rest = uri.split('://', 1)[1] if '://' in uri else uri
+    return os.path.join(_objects(), '_local', *[p for p in rest.split('/') if p not in ('', '.', '..')])
 
 
 def _uri_of(path):
     base = _objects().rstrip('/') + '/'
+    if path.startswith(base + '_local/'):
+        return path[len(base + '_local/'):]
     if path.startswith(base):
-        kind, _, rest = path[len(base):].partition('/')
-        for prefix, name in _PREFIXES:
-            if name == kind:
-                return prefix + rest
-        return rest
+        return 'gs://' + path[len(base):]
     return path
 
 
