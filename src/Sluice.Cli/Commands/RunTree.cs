@@ -1,0 +1,136 @@
+using System.Globalization;
+using Sluice.Cli.Output;
+using Sluice.Client;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Sluice.Cli.Commands;
+
+/// <summary>How `runs get` shows a run: its fields, then its steps as a tree (each step under the last of the steps it
+/// waits for, as argo get shows a DAG), with states and durations.</summary>
+internal static class RunTree
+{
+    /// <summary>The steps of the version the run froze, for their dependencies; null when the pipeline is gone.</summary>
+    public static async Task<IReadOnlyList<StepSummary>?> PlanStepsAsync(CliContext ctx, RunInfo run, CancellationToken ct)
+    {
+        try
+        {
+            return (await ctx.Client.GetPipelineAsync(run.Pipeline, run.PipelineVersion, ct)).Steps;
+        }
+        catch (SluiceApiException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public static void Describe(CliContext ctx, RunInfo r, IReadOnlyList<StepSummary>? plan)
+    {
+        var t = ctx.Terminal;
+        var now = ctx.Now;
+        Field(t, "Run", r.Id);
+        Field(t, "Pipeline", $"{r.Pipeline} v{r.PipelineVersion}");
+        t.Write("State:        ", null);
+        t.Write(r.State, Show.StateStyle(r.State));
+        t.Line();
+        if (!string.IsNullOrEmpty(r.DisplayName))
+        {
+            Field(t, "Display name", r.DisplayName);
+        }
+        Field(t, "Created", Show.Time(r.CreatedAt));
+        if (r.StartedAt is not null)
+        {
+            Field(t, "Started", Show.Time(r.StartedAt));
+        }
+        if (r.EndedAt is not null)
+        {
+            Field(t, "Ended", Show.Time(r.EndedAt));
+        }
+        if (r.StartedAt is not null)
+        {
+            Field(t, "Duration", Show.Elapsed(r.StartedAt, r.EndedAt, now));
+        }
+        if (r.Parameters.ValueKind == System.Text.Json.JsonValueKind.Object && r.Parameters.EnumerateObject().Any())
+        {
+            Field(t, "Parameters", Show.Pairs(r.Parameters));
+        }
+        if (r.Labels.Count > 0)
+        {
+            Field(t, "Labels", Show.Labels(r.Labels));
+        }
+        if (r.Stop is { } s)
+        {
+            var grace = s.GraceSeconds is { } g ? $", grace {g.ToString(CultureInfo.InvariantCulture)}s" : "";
+            Field(t, "Stop", $"requested {Show.Time(s.At)} by {s.Caller ?? "?"}{(string.IsNullOrEmpty(s.Reason) ? "" : $": {s.Reason}")}{grace}");
+        }
+        if (!string.IsNullOrEmpty(r.Error))
+        {
+            Field(t, "Error", r.Error);
+        }
+        t.Line();
+        t.Ansi.Write(Tree(r, plan, now));
+    }
+
+    private static void Field(Terminal t, string name, string? value) => t.Line($"{name + ":",-14}{value}");
+
+    public static IRenderable Tree(RunInfo r, IReadOnlyList<StepSummary>? plan, DateTimeOffset now)
+    {
+        var tree = new Tree(new Markup($"[bold]{Markup.Escape(r.Id)}[/]  [{Show.StateStyle(r.State)}]{r.State}[/]  {Show.Elapsed(r.StartedAt, r.EndedAt, now)}"));
+        var steps = r.Steps ?? [];
+        var byName = steps.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        var order = plan?.Select(p => p.Name).Where(byName.ContainsKey).ToList() ?? [];
+        order.AddRange(steps.Select(s => s.Name).Where(n => !order.Contains(n)));
+        var position = order.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
+        var deps = plan?.ToDictionary(p => p.Name, p => p.DependsOn, StringComparer.Ordinal) ?? [];
+        var nodes = new Dictionary<string, TreeNode>(StringComparer.Ordinal);
+        foreach (var name in order)
+        {
+            var after = deps.TryGetValue(name, out var d) ? d.Where(position.ContainsKey).ToList() : [];
+            // Under the dependency that comes last: the one that let this step start.
+            var parent = after.OrderByDescending(x => position[x]).FirstOrDefault();
+            var label = Label(byName[name], after, now);
+            nodes[name] = parent is not null && nodes.TryGetValue(parent, out var p) ? p.AddNode(label) : tree.AddNode(label);
+        }
+        return tree;
+    }
+
+    private static Markup Label(StepInfo s, IReadOnlyList<string> after, DateTimeOffset now)
+    {
+        var notes = new List<string>();
+        if (s.Attempt > 1)
+        {
+            notes.Add($"attempt {s.Attempt}");
+        }
+        if (s.ExitCode is { } code && code != 0)
+        {
+            notes.Add($"exit {code}");
+        }
+        if (!string.IsNullOrEmpty(s.Reason))
+        {
+            notes.Add(Show.Clip(s.Reason, 120));
+        }
+        if (s.RetryAt is { } at && s.State == "Pending")
+        {
+            notes.Add($"retry at {Show.Time(at)}");
+        }
+        if (Show.Pairs(s.Outputs) is { Length: > 0 } outputs)
+        {
+            notes.Add($"outputs: {Show.Clip(outputs, 120)}");
+        }
+        if (after.Count > 1)
+        {
+            notes.Add($"after {string.Join(", ", after)}");
+        }
+        var kind = s.Kind == "process" ? "" : $" ({s.Kind})";
+        var text = $"{Markup.Escape(s.Name)}[grey]{Markup.Escape(kind)}[/]  [{Show.StateStyle(s.State)}]{s.State}[/]";
+        var elapsed = Show.Elapsed(s.StartedAt, s.EndedAt, now);
+        if (elapsed.Length > 0)
+        {
+            text += $"  {elapsed}";
+        }
+        if (notes.Count > 0)
+        {
+            text += $"  [grey]{Markup.Escape(string.Join("; ", notes))}[/]";
+        }
+        return new Markup(text);
+    }
+}
