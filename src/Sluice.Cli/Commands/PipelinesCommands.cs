@@ -98,11 +98,8 @@ internal static class PipelinesCommands
             var p = await ctx.Client.GetPipelineAsync(pr.GetValue(name)!, pr.GetValue(version), ct);
             if (pr.GetValue(definition))
             {
+                // Byte for byte as submitted, so that `> file` gives the file back.
                 t.Out.Write(p.Version?.Definition ?? "");
-                if (p.Version?.Definition is { } d && !d.EndsWith('\n'))
-                {
-                    t.Line();
-                }
                 return ExitCodes.Ok;
             }
             ctx.Printer(pr).Value(p, () => Describe(t, p), x => x.Name);
