@@ -38,6 +38,8 @@ internal static class CliOptions
                 return OutputFormat.Table;
             },
         };
+        // The enum would offer its member names (Table, Json, ...); the values are written in lower case.
+        o.CompletionSources.Clear();
         o.CompletionSources.Add("table", "json", "yaml", "name");
         return o;
     }

@@ -106,6 +106,8 @@ public sealed class RunningCli : IDisposable
         stderrDone = PumpAsync(process.StandardError, error);
     }
 
+    public int Pid => process.Id;
+
     public string Out
     {
         get

@@ -10,7 +10,6 @@ internal static class CallbacksCommands
     public static Command Build(Terminal t)
     {
         var c = new Command("callbacks", "Answer the token of a waiting callback step");
-        c.Aliases.Add("callback");
         c.Subcommands.Add(Succeed(t));
         c.Subcommands.Add(Fail(t));
         return c;

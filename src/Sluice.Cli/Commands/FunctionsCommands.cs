@@ -11,7 +11,6 @@ internal static class FunctionsCommands
     public static Command Build(Terminal t)
     {
         var c = new Command("functions", "Register, list and delete the functions that function steps call");
-        c.Aliases.Add("function");
         c.Subcommands.Add(Put(t));
         c.Subcommands.Add(Get(t));
         c.Subcommands.Add(List(t));

@@ -11,8 +11,6 @@ internal static class OperationsCommands
     public static Command Build(Terminal t)
     {
         var c = new Command("operations", "Show long-running operations (batch stops)");
-        c.Aliases.Add("operation");
-        c.Aliases.Add("ops");
         c.Subcommands.Add(Get(t));
         c.Subcommands.Add(List(t));
         return c;

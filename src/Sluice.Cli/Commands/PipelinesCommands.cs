@@ -11,7 +11,6 @@ internal static class PipelinesCommands
     public static Command Build(Terminal t)
     {
         var c = new Command("pipelines", "Create, update, inspect, delete and validate pipelines");
-        c.Aliases.Add("pipeline");
         c.Subcommands.Add(Create(t));
         c.Subcommands.Add(Update(t));
         c.Subcommands.Add(Get(t));

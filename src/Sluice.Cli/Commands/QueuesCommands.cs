@@ -11,7 +11,6 @@ internal static class QueuesCommands
     public static Command Build(Terminal t)
     {
         var c = new Command("queues", "Receive and delete messages of the built-in queues (where callback steps publish)");
-        c.Aliases.Add("queue");
         c.Subcommands.Add(List(t));
         c.Subcommands.Add(Receive(t));
         c.Subcommands.Add(Send(t));

@@ -13,7 +13,6 @@ internal static class RunsCommands
     public static Command Build(Terminal t)
     {
         var c = new Command("runs", "Start, list, inspect, watch, stop and delete runs");
-        c.Aliases.Add("run");
         c.Subcommands.Add(Start(t));
         c.Subcommands.Add(List(t));
         c.Subcommands.Add(Get(t));

@@ -75,6 +75,6 @@ internal static partial class YamlText
 
     // YAML 1.2 core null/bool/int/float, YAML 1.1 booleans (yes/no/on/off) and anything starting like a number or a
     // date (1.1 timestamps, sexagesimals, 1_000).
-    [GeneratedRegex(@"^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[-+]?\.?[0-9].*|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|<<|=)$", RegexOptions.Singleline)]
+    [GeneratedRegex(@"^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|[-+]?\.?[0-9].*|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|<<|=)$", RegexOptions.Singleline)]
     private static partial Regex Typed();
 }
