@@ -139,15 +139,16 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
     public async Task List_FiltersByPipelineStateAndLabel_NewestFirst()
     {
         var name = await f.PipelineAsync("list", Hello);
+        // Set-up through the API: this test is about listing.
         var ids = new List<string>();
         foreach (var team in new[] { "red", "blue", "red" })
         {
-            var r = await f.RunAsync("runs", "start", name, "-l", $"team={team}", "-l", "env=test", "--watch", "-o", "name");
-            Assert.Equal(0, r.ExitCode);
-            ids.Add(r.Lines[0]);
+            var id = (await f.Server.StartRunAsync(name, labels: new Dictionary<string, string> { ["team"] = team, ["env"] = "test" })).Str("id");
+            await f.Server.WaitForStateAsync(id, "Succeeded");
+            ids.Add(id);
         }
         var running = await f.PipelineAsync("list-sleep", Sleeper);
-        var active = (await f.RunAsync("runs", "start", running, "-o", "name")).Out.Trim();
+        var active = (await f.Server.StartRunAsync(running)).Str("id");
 
         var all = (await f.RunAsync("runs", "list", "--pipeline", name, "-o", "json")).Json().AsArray().Select(r => r.Str("id")).ToList();
         Assert.Equal([ids[2], ids[1], ids[0]], all);
