@@ -75,6 +75,32 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
             - DateTimeOffset.Parse(run.Str("startedAt"), System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
+    public async Task Get_FanIn_JoinUnderItsLastDependencyWithAfter_FlatOncePipelineDeleted()
+    {
+        var name = await f.PipelineAsync("fan", """
+            steps:
+              - { name: split, command: "true" }
+              - { name: left, command: "true", dependsOn: [split] }
+              - { name: right, command: "true", dependsOn: [split] }
+              - { name: merge, command: "true", dependsOn: [left, right, split] }
+            """);
+        var id = (await f.Server.StartRunAsync(name)).Str("id");
+        await f.Server.WaitForStateAsync(id, "Succeeded");
+
+        var tree = await f.RunAsync("runs", "get", id);
+        Assert.Matches(@"(?m)^(└──|`--) split  Succeeded  \S+$", tree.Out);
+        Assert.Matches(@"(?m)^    (├──|\|--) left  Succeeded  \S+$", tree.Out);
+        // Under right (the later of the two), and split is not named: left and right already wait for it.
+        Assert.Matches(@"(?m)^        (└──|`--) merge  Succeeded  \S+  after left, right$", tree.Out);
+
+        await f.RunAsync("pipelines", "delete", name);
+        var flat = await f.RunAsync("runs", "get", id);
+        Assert.Equal(0, flat.ExitCode);
+        Assert.Matches(@"(?m)^└── merge  Succeeded  \S+$", flat.Out);
+        Assert.Matches(@"(?m)^├── left  Succeeded  \S+$", flat.Out);
+    }
+
+    [Fact]
     public async Task Watch_RunFails_Exit1WithTheError()
     {
         var name = await f.PipelineAsync("fails", """

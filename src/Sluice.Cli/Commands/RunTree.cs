@@ -82,9 +82,18 @@ internal static class RunTree
         var position = order.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
         var deps = plan?.ToDictionary(p => p.Name, p => p.DependsOn, StringComparer.Ordinal) ?? [];
         var nodes = new Dictionary<string, TreeNode>(StringComparer.Ordinal);
+        var ancestors = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var name in order)
         {
-            var after = deps.TryGetValue(name, out var d) ? d.Where(position.ContainsKey).ToList() : [];
+            var direct = deps.TryGetValue(name, out var d) ? d.Where(position.ContainsKey).ToList() : [];
+            var mine = new HashSet<string>(direct, StringComparer.Ordinal);
+            foreach (var x in direct)
+            {
+                mine.UnionWith(ancestors.GetValueOrDefault(x) ?? []);
+            }
+            ancestors[name] = mine;
+            // A dependency that another one already waits for says nothing new (merge after split and its shards: the shards).
+            var after = direct.Where(x => !direct.Any(o => o != x && (ancestors.GetValueOrDefault(o)?.Contains(x) ?? false))).ToList();
             // Under the dependency that comes last: the one that let this step start.
             var parent = after.OrderByDescending(x => position[x]).FirstOrDefault();
             var label = Label(byName[name], after, now);
