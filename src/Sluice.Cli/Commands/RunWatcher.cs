@@ -7,7 +7,7 @@ using Spectre.Console.Rendering;
 namespace Sluice.Cli.Commands;
 
 /// <summary>`runs watch`: follows a run on the server's event stream until it ends. On a terminal, a live table of the
-/// steps; redirected, one plain line per state change; with -o json|yaml, only the run as it ended. The exit code says
+/// steps; redirected, one plain line per state change; with -o json|yaml, only the run as it ended (-o name: its id). The exit code says
 /// how it ended: 0 Succeeded, 1 Failed, 2 Stopped.</summary>
 internal static class RunWatcher
 {
@@ -38,9 +38,9 @@ internal static class RunWatcher
         {
             Summary(ctx, run);
         }
-        else if (printer.Format is OutputFormat.Json or OutputFormat.Yaml)
+        else
         {
-            printer.Data(run);
+            printer.Value(run, () => { }, r => r.Id);
         }
         return ExitCodes.ForRunState(run.State);
     }

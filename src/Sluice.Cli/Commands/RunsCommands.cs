@@ -70,10 +70,6 @@ internal static class RunsCommands
             {
                 t.Line($"run {run.Id} started ({run.Pipeline} v{run.PipelineVersion})");
             }
-            else if (printer.Format is OutputFormat.Name)
-            {
-                t.Line(run.Id);
-            }
             return await RunWatcher.WatchAsync(ctx, run.Id, printer, ct);
         });
         return c;

@@ -58,7 +58,7 @@ internal sealed class Terminal
     /// <summary>One line on stderr: "error: ..." (in red on a terminal).</summary>
     public void Error(string message)
     {
-        if (!Console.IsErrorRedirected && Interactive)
+        if (!Console.IsErrorRedirected && Interactive && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")))
         {
             Err.WriteLine($"\u001b[31merror:\u001b[0m {message}");
         }
