@@ -24,7 +24,23 @@ public sealed record StopInfo(DateTimeOffset At, string? Reason, string? Caller,
 
 public sealed record StepInfo(
     string Name, string Kind, string State, int Attempt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, DateTimeOffset? RetryAt,
-    string? Reason, int? ExitCode, JsonElement? Inputs, JsonElement? Outputs, int? Pid);
+    string? Reason, int? ExitCode, JsonElement? Inputs, JsonElement? Outputs, int? Pid)
+{
+    /// <summary>The steps this one waits for, from the pipeline version the run froze (null when that is unknown).</summary>
+    public IReadOnlyList<string>? DependsOn { get; init; }
+
+    /// <summary>For a step inside a condition's then (true) or else (false) branch.</summary>
+    public StepGuard? Guard { get; init; }
+
+    public IReadOnlyDictionary<string, string>? DeclaredOutputs { get; init; }
+
+    /// <summary>A callback step's token once it has started.</summary>
+    public CallbackTokenInfo? Callback { get; init; }
+}
+
+public sealed record StepGuard(string Step, bool Branch);
+
+public sealed record CallbackTokenInfo(string Token, bool Answered);
 
 public sealed record RunInfo(
     string Id, string Pipeline, int PipelineVersion, string State, string? DisplayName, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,

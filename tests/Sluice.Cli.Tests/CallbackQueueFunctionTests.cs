@@ -40,6 +40,10 @@ public class CallbackQueueFunctionTests(CliFixture f) : IClassFixture<CliFixture
 
         var (message, token) = await ReceiveAsync(queue);
         Assert.Equal("Executing", JsonNode.Parse(message.Str("body"))!.Str("status"));
+        // The token is also on the run, for whoever answers it by hand.
+        var waiting = await f.RunAsync("runs", "get", id);
+        Assert.Contains($"approve (callback)  Running", waiting.Out);
+        Assert.Contains($"waiting for an answer to token {token}", waiting.Out);
 
         var answered = await f.RunAsync("callbacks", "succeed", token, "-o", "verdict=ship", "-o", "score=7");
         Assert.True(answered.ExitCode == 0, answered.ToString());

@@ -47,8 +47,8 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
         Assert.Contains("Parameters:   who=sluice, times=2", get.Out);
         Assert.Contains("Labels:       team=red", get.Out);
         // shout hangs under greet in the tree: it waits for greet's output.
-        Assert.Matches(@"(?m)^(└──|`--) greet  Succeeded  \S+  outputs: text=hello sluice$", get.Out);
-        Assert.Matches(@"(?m)^    (└──|`--) shout  Succeeded  \S+$", get.Out);
+        Assert.Matches(@"(?m)^└── greet  Succeeded  \S+  outputs: text=hello sluice$", get.Out);
+        Assert.Matches(@"(?m)^    └── shout  Succeeded  \S+$", get.Out);
 
         var json = (await f.RunAsync("runs", "get", id, "-o", "json")).Json();
         Assert.Equal("Succeeded", json.Str("state"));
@@ -75,7 +75,7 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
             - DateTimeOffset.Parse(run.Str("startedAt"), System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
-    public async Task Get_FanIn_JoinUnderItsLastDependencyWithAfter_FlatOncePipelineDeleted()
+    public async Task Get_FanInAndCondition_TreeOfDependencies_KeptOncePipelineDeleted()
     {
         var name = await f.PipelineAsync("fan", """
             steps:
@@ -83,21 +83,30 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
               - { name: left, command: "true", dependsOn: [split] }
               - { name: right, command: "true", dependsOn: [split] }
               - { name: merge, command: "true", dependsOn: [left, right, split] }
+              - name: check
+                type: condition
+                if: "true"
+                dependsOn: [merge]
+                then: [{ name: ship, command: "true" }]
+                else: [{ name: hold, command: "true" }]
             """);
         var id = (await f.Server.StartRunAsync(name)).Str("id");
         await f.Server.WaitForStateAsync(id, "Succeeded");
 
         var tree = await f.RunAsync("runs", "get", id);
-        Assert.Matches(@"(?m)^(└──|`--) split  Succeeded  \S+$", tree.Out);
-        Assert.Matches(@"(?m)^    (├──|\|--) left  Succeeded  \S+$", tree.Out);
+        Assert.Matches(@"(?m)^└── split  Succeeded  \S+$", tree.Out);
+        Assert.Matches(@"(?m)^    ├── left  Succeeded  \S+$", tree.Out);
         // Under right (the later of the two), and split is not named: left and right already wait for it.
-        Assert.Matches(@"(?m)^        (└──|`--) merge  Succeeded  \S+  after left, right$", tree.Out);
+        Assert.Matches(@"(?m)^        └── merge  Succeeded  \S+  after left, right$", tree.Out);
+        Assert.Matches(@"(?m)^            └── check \(condition\)  Succeeded  \S+  outputs: result=true$", tree.Out);
+        Assert.Matches(@"(?m)^                ├── then: ship  Succeeded  \S+$", tree.Out);
+        Assert.Matches(@"(?m)^                └── else: hold  Skipped$", tree.Out);
 
+        // The run froze its version: the tree does not need the pipeline.
         await f.RunAsync("pipelines", "delete", name);
-        var flat = await f.RunAsync("runs", "get", id);
-        Assert.Equal(0, flat.ExitCode);
-        Assert.Matches(@"(?m)^└── merge  Succeeded  \S+$", flat.Out);
-        Assert.Matches(@"(?m)^├── left  Succeeded  \S+$", flat.Out);
+        var after = await f.RunAsync("runs", "get", id);
+        Assert.Equal(0, after.ExitCode);
+        Assert.Equal(tree.Out[tree.Out.IndexOf("└── split", StringComparison.Ordinal)..], after.Out[after.Out.IndexOf("└── split", StringComparison.Ordinal)..]);
     }
 
     [Fact]

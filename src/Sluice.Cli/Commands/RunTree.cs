@@ -10,20 +10,7 @@ namespace Sluice.Cli.Commands;
 /// waits for, as argo get shows a DAG), with states and durations.</summary>
 internal static class RunTree
 {
-    /// <summary>The steps of the version the run froze, for their dependencies; null when the pipeline is gone.</summary>
-    public static async Task<IReadOnlyList<StepSummary>?> PlanStepsAsync(CliContext ctx, RunInfo run, CancellationToken ct)
-    {
-        try
-        {
-            return (await ctx.Client.GetPipelineAsync(run.Pipeline, run.PipelineVersion, ct)).Steps;
-        }
-        catch (SluiceApiException e) when (e.Status == 404)
-        {
-            return null;
-        }
-    }
-
-    public static void Describe(CliContext ctx, RunInfo r, IReadOnlyList<StepSummary>? plan)
+    public static void Describe(CliContext ctx, RunInfo r)
     {
         var t = ctx.Terminal;
         var now = ctx.Now;
@@ -67,25 +54,25 @@ internal static class RunTree
             Field(t, "Error", r.Error);
         }
         t.Line();
-        t.Ansi.Write(Tree(r, plan, now));
+        t.Ansi.Write(Tree(r, now));
     }
 
     private static void Field(Terminal t, string name, string? value) => t.Line($"{name + ":",-14}{value}");
 
-    public static IRenderable Tree(RunInfo r, IReadOnlyList<StepSummary>? plan, DateTimeOffset now)
+    public static IRenderable Tree(RunInfo r, DateTimeOffset now)
     {
         var tree = new Tree(new Markup($"[bold]{Markup.Escape(r.Id)}[/]  [{Show.StateStyle(r.State)}]{r.State}[/]  {Show.Elapsed(r.StartedAt, r.EndedAt, now)}"));
         var steps = r.Steps ?? [];
         var byName = steps.ToDictionary(s => s.Name, StringComparer.Ordinal);
-        var order = plan?.Select(p => p.Name).Where(byName.ContainsKey).ToList() ?? [];
-        order.AddRange(steps.Select(s => s.Name).Where(n => !order.Contains(n)));
+        // Steps come in the plan's order (every step after those it waits for).
+        var order = steps.Select(s => s.Name).ToList();
         var position = order.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
-        var deps = plan?.ToDictionary(p => p.Name, p => p.DependsOn, StringComparer.Ordinal) ?? [];
+        var deps = steps.ToDictionary(s => s.Name, s => s.DependsOn ?? [], StringComparer.Ordinal);
         var nodes = new Dictionary<string, TreeNode>(StringComparer.Ordinal);
         var ancestors = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var name in order)
         {
-            var direct = deps.TryGetValue(name, out var d) ? d.Where(position.ContainsKey).ToList() : [];
+            var direct = deps[name].Where(x => position.TryGetValue(x, out var at) && at < position[name]).ToList();
             var mine = new HashSet<string>(direct, StringComparer.Ordinal);
             foreach (var x in direct)
             {
@@ -125,12 +112,17 @@ internal static class RunTree
         {
             notes.Add($"outputs: {Show.Clip(outputs, 120)}");
         }
+        if (s.Callback is { Answered: false } cb && s.State is "Running" or "Stopping")
+        {
+            notes.Add($"waiting for an answer to token {cb.Token}");
+        }
         if (after.Count > 1)
         {
             notes.Add($"after {string.Join(", ", after)}");
         }
         var kind = s.Kind == "process" ? "" : $" ({s.Kind})";
-        var text = $"{Markup.Escape(s.Name)}[grey]{Markup.Escape(kind)}[/]  [{Show.StateStyle(s.State)}]{s.State}[/]";
+        var branch = s.Guard is { } g ? $"[grey]{(g.Branch ? "then" : "else")}:[/] " : "";
+        var text = $"{branch}{Markup.Escape(s.Name)}[grey]{Markup.Escape(kind)}[/]  [{Show.StateStyle(s.State)}]{s.State}[/]";
         var elapsed = Show.Elapsed(s.StartedAt, s.EndedAt, now);
         if (elapsed.Length > 0)
         {

@@ -140,8 +140,7 @@ internal static class RunsCommands
             var printer = ctx.Printer(pr);
             if (printer.IsTable)
             {
-                var plan = await RunTree.PlanStepsAsync(ctx, r, ct);
-                RunTree.Describe(ctx, r, plan);
+                RunTree.Describe(ctx, r);
             }
             else
             {
