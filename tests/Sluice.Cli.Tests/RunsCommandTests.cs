@@ -339,17 +339,20 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
         var name = await f.PipelineAsync("tty", """
             steps:
               - name: nap
-                command: sleep
-                args: ["1.5"]
+                command: sh
+                args: ["-c", "while [ ! -f $SLUICE_STEP_DIR/go ]; do sleep 0.05; done"]
             """);
-        var id = (await f.RunAsync("runs", "start", name, "-o", "name")).Out.Trim();
+        var id = (await f.Server.StartRunAsync(name)).Str("id");
 
-        // script(1) gives the CLI a pseudo-terminal: the live view is drawn (with ANSI), then the summary line.
-        var r = await Tty.RunAsync(f.Url, "runs", "watch", id);
+        // script(1) gives the CLI a pseudo-terminal: the live table is drawn while the step waits for the test.
+        using var tty = Tty.Start(f.Url, "runs", "watch", id);
+        await tty.WaitForOutputAsync("STEP");
+        Assert.Contains("\u001b[", tty.Out);
+        await f.Server.WaitForStepAsync(id, "nap", "Running");
+        await File.WriteAllTextAsync(Path.Combine(f.Server.DataDir, "runs", id, "nap", "1", "go"), "");
 
+        var r = await tty.WaitAsync();
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("\u001b[", r.Out);
-        Assert.Contains("STEP", r.Out);
         Assert.Contains("nap", r.Out);
         Assert.Matches($"run {id} .*Succeeded.* in ", r.Out);
     }

@@ -8,6 +8,13 @@ internal static class Tty
 {
     public static async Task<CliResult> RunAsync(string server, params string[] args)
     {
+        using var running = Start(server, args);
+        return await running.WaitAsync();
+    }
+
+    /// <summary>Starts the CLI on a pseudo-terminal; its output can be waited on while it runs.</summary>
+    public static RunningCli Start(string server, params string[] args)
+    {
         var command = string.Join(' ', new[] { "dotnet", Cli.Dll }.Concat(args).Select(Quote));
         var psi = new ProcessStartInfo("script")
         {
@@ -24,20 +31,7 @@ internal static class Tty
         psi.Environment["TERM"] = "xterm-256color";
         psi.Environment["COLUMNS"] = "120";
         psi.Environment["LINES"] = "40";
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start script");
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(Deadline.Default);
-        try
-        {
-            await p.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"script {command} did not exit in time:\n{await stdout}");
-        }
-        return new CliResult(p.ExitCode, await stdout, await stderr);
+        return new RunningCli(psi, args);
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

@@ -40,8 +40,9 @@ internal static class BatchStopper
         {
             t.Line(total == 0 ? "no runs match: nothing to stop" : $"stopping {RunsCommands.Count(total, "run")} (operation {op.Id})");
         }
-        if (!op.Done)
+        if (total > 0)
         {
+            // Also when it is done already: the progress shown then ends at once, at 100%.
             op = printer.IsTable && t.Interactive ? await ProgressBarAsync(ctx, op, total, ct) : await PollAsync(ctx, op, total, printer.IsTable, ct);
         }
         printer.Value(op, () => Report(t, op));
