@@ -93,5 +93,10 @@ public class ErrorTests(CliFixture f) : IClassFixture<CliFixture>
         Assert.StartsWith("error: ", r.Err);
         Assert.DoesNotContain("   at ", r.Err);
         Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        // The step outlived its server, as steps do; the server adopts it again on restart, and the stop ends it.
+        await server.RestartAsync();
+        Assert.Equal(0, (await Cli.RunAsync(url, "runs", "stop", id, "--grace", "0")).ExitCode);
+        await server.WaitForStateAsync(id, "Stopped");
     }
 }
