@@ -32,11 +32,16 @@ public static class Ids
     }
 
     /// <summary>The SageMaker-style ARN of a run's execution: arn:aws:sagemaker:{location}:{account}:pipeline/{name}/execution/{id}.</summary>
-    public static string ExecutionArn(Domain.RunRecord run)
-    {
-        var account = run.FaceData?["account"]?.GetValue<string>() ?? DefaultAccount;
-        return $"arn:aws:sagemaker:{run.Scope.Location}:{account}:pipeline/{run.PipelineName.ToLowerInvariant()}/execution/{run.Id}";
-    }
+    public static string ExecutionArn(Domain.RunRecord run) =>
+        ExecutionArn(run, run.FaceData?["account"]?.GetValue<string>() ?? DefaultAccount);
+
+    /// <summary>The execution ARN of a run as seen by an account (the caller's, which owns the run's tenant).</summary>
+    public static string ExecutionArn(Domain.RunRecord run, string account) =>
+        $"{PipelineArn(run.Scope.Location, account, run.PipelineName)}/execution/{run.Id}";
+
+    /// <summary>arn:aws:sagemaker:{location}:{account}:pipeline/{name}, the name lowercased (SageMaker names are case-insensitive).</summary>
+    public static string PipelineArn(string location, string account, string pipelineName) =>
+        $"arn:aws:sagemaker:{location}:{account}:pipeline/{pipelineName.ToLowerInvariant()}";
 
     /// <summary>The account of the default tenant (development mode).</summary>
     public const string DefaultAccount = "000000000000";

@@ -5,7 +5,11 @@ using Sluice.Core.Execution;
 using Sluice.Core.Storage;
 using Sluice.Executors.Function;
 using Sluice.Executors.Process;
+using Sluice.Server.Apis;
 using Sluice.Server.Apis.Native;
+using Sluice.Server.Apis.SageMaker;
+using Sluice.Server.Apis.Sqs;
+using Sluice.Server.Auth;
 using Sluice.Server.Transports;
 using Sluice.Storage.Sqlite;
 
@@ -65,6 +69,10 @@ public static class SluiceServer
         services.AddSingleton<RunService>();
         services.AddSingleton<PipelineService>();
         services.AddSingleton<OperationService>();
+        services.AddSingleton<IdempotencyService>();
+        services.AddSingleton(AwsAuthOptions.FromConfiguration(config));
+        services.AddSingleton<SageMakerApi>();
+        services.AddSingleton<SqsApi>();
         services.AddHostedService<EngineHost>();
         services.AddOpenApi("v1");
 
@@ -72,6 +80,8 @@ public static class SluiceServer
         app.Use((http, next) => http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
+        // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
+        app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
         app.MapOpenApi("/api/{documentName}/openapi.json");
         NativeApi.Map(app);
