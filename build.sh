@@ -19,6 +19,11 @@ install_test_deps() {
   local missing=()
   command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
   command -v ps >/dev/null 2>&1 || missing+=(procps)
+  # SageMaker job steps in the tests: bash entrypoints, tar.gz artifacts, Python training and transform programs.
+  command -v bash >/dev/null 2>&1 || missing+=(bash)
+  command -v tar >/dev/null 2>&1 || missing+=(tar)
+  command -v gzip >/dev/null 2>&1 || missing+=(gzip)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then

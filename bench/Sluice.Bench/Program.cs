@@ -15,6 +15,11 @@ using Sluice.Storage.Sqlite;
 var what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var runs = Arg("--runs") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : 100;
 var write = Arg("--write");
+// Step directories and the database go where a server keeps them (its data dir), not necessarily the system temp dir:
+// on some machines /tmp's metadata operations cost half a millisecond each (measured here), which would be the
+// machine's cost, not Sluice's.
+Bench.WorkRoot = Path.GetFullPath(Arg("--dir") ?? Path.Combine("bench", ".work"));
+Directory.CreateDirectory(Bench.WorkRoot);
 var report = new StringBuilder();
 
 if (what is "stop" or "all")
@@ -40,6 +45,8 @@ string? Arg(string name)
 
 internal static partial class Bench
 {
+    public static string WorkRoot { get; set; } = Path.GetTempPath();
+
     private sealed class Host : IAsyncDisposable
     {
         public required string Dir { get; init; }
@@ -50,7 +57,7 @@ internal static partial class Bench
 
         public static async Task<Host> StartAsync(int slots)
         {
-            var dir = Path.Combine(Path.GetTempPath(), "sluice-bench-" + Guid.NewGuid().ToString("N"));
+            var dir = Path.Combine(WorkRoot, "sluice-bench-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dir);
             var time = TimeProvider.System;
             var store = await SqliteStore.OpenAsync(Path.Combine(dir, "sluice.db"), time, CancellationToken.None);
@@ -209,7 +216,7 @@ internal static partial class Bench
     private static async Task<double> ExecutorAloneMsAsync(int n)
     {
         var executor = new ProcessExecutor(TimeProvider.System);
-        var dir = Path.Combine(Path.GetTempPath(), "sluice-bench-exec-" + Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(WorkRoot, "sluice-bench-exec-" + Guid.NewGuid().ToString("N"));
         var plan = new ProcessStepPlan { Name = "t", Command = Template.Literal("true") };
         var inputs = new System.Text.Json.Nodes.JsonObject { ["command"] = "true", ["args"] = new System.Text.Json.Nodes.JsonArray(), ["env"] = new System.Text.Json.Nodes.JsonObject() };
         var clock = Stopwatch.StartNew();
@@ -277,7 +284,7 @@ internal static partial class Bench
             # Benchmarks
 
             Produced by `./build.sh bench {string.Join(' ', args)}` on {Environment.ProcessorCount} cores ({cpu}),
-            {RuntimeInformation.OSDescription}, .NET {Environment.Version}, SQLite store on local disk.
+            {RuntimeInformation.OSDescription}, .NET {Environment.Version}, SQLite store and step directories in `{Path.GetRelativePath(Environment.CurrentDirectory, WorkRoot)}` on local disk.
             Numbers are from one run on this machine; they move with load, so compare within a run.
             {body}
             """;

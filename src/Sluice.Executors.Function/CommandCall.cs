@@ -6,6 +6,7 @@ using Sluice.Core.Definitions;
 using Sluice.Core.Domain;
 using Sluice.Core.Execution;
 using Sluice.Core.Storage;
+using Sluice.Executors.Process;
 
 namespace Sluice.Executors.Function;
 
@@ -108,7 +109,7 @@ internal sealed class CommandCall : IStepExecution
             Native.kill(-pid, Native.SIGKILL);
             throw new InvalidOperationException($"pidfd_open({pid}) failed: {Native.Describe(errno)}");
         }
-        var handle = new ProcessHandle(pid, ProcStat.Read(pid)?.StartTime ?? 0);
+        var handle = new ProcessHandle(pid, ProcFs.ReadStat(pid)?.StartTime ?? 0);
         File.WriteAllText(Path.Combine(dir, PidFile), string.Create(CultureInfo.InvariantCulture, $"{handle.Pid} {handle.StartTime}\n"));
         return new CommandCall(name, limit, dir, start.Plan.Outputs, time, handle, fd);
     }
@@ -118,7 +119,7 @@ internal sealed class CommandCall : IStepExecution
     public static void KillLeftovers(ProcessHandle? recorded, string directory)
     {
         var handle = recorded ?? ReadPidFile(directory);
-        if (handle is not { Pid: > 1 } h || ProcStat.Read(h.Pid) is not { } stat)
+        if (handle is not { Pid: > 1 } h || ProcFs.ReadStat(h.Pid) is not { } stat)
         {
             return;
         }
@@ -243,7 +244,7 @@ internal sealed class CommandCall : IStepExecution
     /// <summary>Waits (briefly) until no live process of the group remains: the members were killed when the leader ended.</summary>
     private async Task WaitGroupGoneAsync()
     {
-        for (var i = 0; i < GroupDrainPolls && ProcStat.GroupAlive(pgid); i++)
+        for (var i = 0; i < GroupDrainPolls && ProcFs.GroupAlive(pgid); i++)
         {
             await Task.Delay(GroupDrainPoll, time).ConfigureAwait(false);
         }

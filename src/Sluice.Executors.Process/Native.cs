@@ -33,6 +33,7 @@ internal static unsafe partial class Native
     public const int P_PIDFD = 3;
     public const int WEXITED = 4;
     public const int WNOHANG = 1;
+    public const int WNOWAIT = 0x01000000;
 
     // Opaque glibc structures, over-allocated so that no layout is assumed (x64: 80, 336 and 128 bytes).
     public const int SpawnFileActionsSize = 256;
@@ -76,6 +77,9 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc)]
     public static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int posix_spawnp(int* pid, byte* file, void* fileActions, void* attr, byte** argv, byte** envp);
 
     [LibraryImport(Libc)]
     public static partial int posix_spawn_file_actions_init(void* fileActions);

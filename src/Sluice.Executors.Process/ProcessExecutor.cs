@@ -58,7 +58,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
         int pid;
         try
         {
-            pid = Spawner.Spawn(dir, Path.Combine(dir, StepFiles.Stdout), Path.Combine(dir, StepFiles.Stderr), workingDir,
+            pid = Spawner.SpawnSupervised(dir, Path.Combine(dir, StepFiles.Stdout), Path.Combine(dir, StepFiles.Stderr), workingDir,
                 inputs.Command, inputs.Args, envList);
         }
         catch (SpawnException e)

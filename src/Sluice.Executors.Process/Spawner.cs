@@ -3,9 +3,10 @@ using System.Text;
 
 namespace Sluice.Executors.Process;
 
-/// <summary>Starts a step's supervisor with posix_spawn: a new session (so a crash or SIGTERM of the server does not
-/// reach it), default signal dispositions and an empty mask (the runtime ignores SIGPIPE; that must not leak into
-/// steps), stdin from /dev/null, stdout/stderr into files, no inherited descriptors, and argv passed as is.</summary>
+/// <summary>Starts processes with posix_spawn: a new session (so a crash or SIGTERM of the server does not reach them, and
+/// the whole group can be signalled), default signal dispositions and an empty mask (the runtime ignores SIGPIPE; that
+/// must not leak into steps), stdin and stdout/stderr from and into files, no inherited descriptors, argv passed as is.
+/// Process steps and command functions both start this way.</summary>
 internal static unsafe class Spawner
 {
     public const string Shell = "/bin/sh";
@@ -20,18 +21,25 @@ internal static unsafe class Spawner
 
     private static int closeFromMissing;
 
-    /// <summary>Returns the supervisor's pid, which is also its process group and session id.</summary>
-    public static int Spawn(string directory, string stdoutPath, string stderrPath, string workingDir, string command,
+    /// <summary>Starts a step's supervisor; returns its pid, which is also its process group and session id.</summary>
+    public static int SpawnSupervised(string directory, string stdoutPath, string stderrPath, string workingDir, string command,
         IReadOnlyList<string> args, IReadOnlyList<string> environment)
     {
         var argv = new List<string>(5 + args.Count) { Shell, "-c", Script, Marker, directory, command };
         argv.AddRange(args);
+        return Spawn(argv, environment, workingDir, "/dev/null", stdoutPath, stderrPath, searchPath: false);
+    }
 
+    /// <summary>Starts argv[0] (looked up in PATH when <paramref name="searchPath"/>); returns the pid, which is also the
+    /// process group and session id.</summary>
+    public static int Spawn(IReadOnlyList<string> argv, IReadOnlyList<string> environment, string workingDir, string stdinPath,
+        string stdoutPath, string stderrPath, bool searchPath = true)
+    {
         using var strings = new NativeStrings();
         var argvPtr = strings.Array(argv);
         var envPtr = strings.Array(environment);
-        var shell = strings.Add(Shell);
-        var devNull = strings.Add("/dev/null");
+        var file = strings.Add(argv[0]);
+        var inPath = strings.Add(stdinPath);
         var outPath = strings.Add(stdoutPath);
         var errPath = strings.Add(stderrPath);
         var cwd = strings.Add(workingDir);
@@ -47,7 +55,7 @@ internal static unsafe class Spawner
             try
             {
                 const int logFlags = Native.O_WRONLY | Native.O_CREAT | Native.O_TRUNC;
-                Check(Native.posix_spawn_file_actions_addopen(fa, 0, devNull, Native.O_RDONLY, 0), "addopen stdin");
+                Check(Native.posix_spawn_file_actions_addopen(fa, 0, inPath, Native.O_RDONLY, 0), "addopen stdin");
                 Check(Native.posix_spawn_file_actions_addopen(fa, 1, outPath, logFlags, 0x1A4 /* 0644 */), "addopen stdout");
                 Check(Native.posix_spawn_file_actions_addopen(fa, 2, errPath, logFlags, 0x1A4), "addopen stderr");
                 Check(Native.posix_spawn_file_actions_addchdir_np(fa, cwd), "addchdir");
@@ -68,10 +76,12 @@ internal static unsafe class Spawner
                     Native.POSIX_SPAWN_SETSID | Native.POSIX_SPAWN_SETSIGDEF | Native.POSIX_SPAWN_SETSIGMASK), "setflags");
 
                 int pid;
-                var rc = Native.posix_spawn(&pid, shell, fa, attr, argvPtr, envPtr);
+                var rc = searchPath
+                    ? Native.posix_spawnp(&pid, file, fa, attr, argvPtr, envPtr)
+                    : Native.posix_spawn(&pid, file, fa, attr, argvPtr, envPtr);
                 if (rc != 0)
                 {
-                    throw new SpawnException($"posix_spawn {Shell}: {Native.Describe(rc)}");
+                    throw new SpawnException($"could not start {argv[0]}: {Native.Describe(rc)}");
                 }
                 return pid;
             }
@@ -152,5 +162,5 @@ internal static unsafe class Spawner
     }
 }
 
-/// <summary>The supervisor process could not be started.</summary>
+/// <summary>The process could not be started.</summary>
 internal sealed class SpawnException(string message) : Exception(message);

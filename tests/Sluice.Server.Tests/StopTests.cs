@@ -83,6 +83,31 @@ public class StopTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task Stop_DuringRetryBackoff_NoFurtherAttemptStarts()
+    {
+        var name = Json.UniqueName("backoff");
+        await S.CreatePipelineAsync($$"""
+            name: {{name}}
+            steps:
+              - name: work
+                command: sh
+                args: ["-c", "exit 3"]
+                retries: { count: 5, backoff: 1h }
+            """);
+        var id = (await S.StartRunAsync(name)).Str("id");
+        // The first attempt failed and the step waits an hour for its second (back to Pending, on the event stream).
+        await S.WaitForStepAsync(id, "work", "Pending");
+        var waiting = (await S.GetRunAsync(id)).StepOf("work");
+        Assert.Equal(1, waiting["attempt"]!.GetValue<int>());
+
+        await StopAsync(id);
+        var done = await S.WaitForStateAsync(id, "Stopped");
+        Assert.Equal(1, done.StepOf("work")["attempt"]!.GetValue<int>());
+        Assert.False(Directory.Exists(StepDir(id, attempt: 2)), "a retry started after the stop");
+        Assert.Contains(done.StepOf("work").Str("state"), new[] { "NotStarted", "Stopped" });
+    }
+
+    [Fact]
     public async Task Stop_SecondStopWhileStopping_ReturnsStoppingWithNoSecondEffect()
     {
         var name = await PipelineAsync("twice", "trap '' TERM; echo ready > $SLUICE_STEP_DIR/ready; sleep 600");

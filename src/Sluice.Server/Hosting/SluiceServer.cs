@@ -55,6 +55,7 @@ public static class SluiceServer
         services.AddSingleton<IOperationStore>(store);
         services.AddSingleton<EventHub>();
         services.AddSingleton<IDefinitionCompiler, NativeDefinitionCompiler>();
+        services.AddSingleton<IDefinitionCompiler, Sluice.Core.Definitions.SageMaker.SageMakerDefinitionCompiler>();
         services.AddSingleton(sp => new DefinitionCompilers(sp.GetServices<IDefinitionCompiler>()));
         services.AddSingleton<IQueueStore>(store);
         services.AddSingleton<IFunctionStore>(store);
