@@ -174,7 +174,9 @@ public static class SigV4
     /// <summary>The canonical request from the raw target as received (the path as the client encoded it).</summary>
     public static string CanonicalRequest(HttpRequest request, IReadOnlyList<string> signedHeaders, string payloadHash)
     {
-        var raw = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.PathBase + request.Path + request.QueryString);
+        var raw = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } target
+            ? target
+            : (request.PathBase + request.Path + request.QueryString).ToString();
         var q = raw.IndexOf('?', StringComparison.Ordinal);
         var path = q >= 0 ? raw[..q] : raw;
         var query = q >= 0 ? raw[(q + 1)..] : "";
