@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Sluice.TestKit;
 using static Sluice.Server.Tests.SageMaker.Program;
@@ -135,9 +134,7 @@ public class SqsFaceTests(ServerFixture fixture) : IClassFixture<ServerFixture>
             var url = (await aws.CliJsonAsync(v2, "sqs", "create-queue", "--queue-name", queue))["QueueUrl"]!.GetValue<string>();
             Assert.Equal($"{aws.Endpoint}/000000000000/{queue}", url);
             await aws.CliJsonAsync(v2, "sqs", "send-message", "--queue-url", url, "--message-body", "hello & <cli>");
-            var sw = Stopwatch.StartNew();
             var got = await aws.CliJsonAsync(v2, "sqs", "receive-message", "--queue-url", url, "--wait-time-seconds", "5");
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), "a waiting message answers the long poll at once");
             var message = got["Messages"]![0]!;
             Assert.Equal("hello & <cli>", message["Body"]!.GetValue<string>());
             // The two versions share the rest between them, to keep the number of CLI launches down.
