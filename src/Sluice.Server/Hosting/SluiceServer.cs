@@ -78,16 +78,20 @@ public static class SluiceServer
         services.AddOpenApi("v1");
 
         var app = builder.Build();
+        var consoleDir = ConsoleFiles.Directory(config);
         app.Use((http, next) => http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
         // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
         app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
+        app.UseConsoleFiles(consoleDir);
+        app.UseRouting();
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
         app.MapOpenApi("/api/{documentName}/openapi.json");
         NativeApi.Map(app);
         app.MapFallback("/api/{**rest}", (HttpContext http) =>
             ProblemResults.WriteAsync(http, StatusCodes.Status404NotFound, "NotFound", $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
+        app.MapConsoleFallback(consoleDir);
         return app;
     }
 }

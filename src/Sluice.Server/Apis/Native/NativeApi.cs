@@ -125,6 +125,7 @@ internal static class NativeApi
         o["steps"] = new JsonArray([.. d.Plan.Steps.Select(s => (JsonNode)new JsonObject
         {
             ["name"] = s.Name, ["kind"] = s.Kind, ["dependsOn"] = new JsonArray([.. s.DependsOn.Select(x => (JsonNode?)x)]),
+            ["guard"] = s.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
         })]);
         return o;
     }
@@ -206,7 +207,7 @@ internal static class NativeApi
     private static async Task<IResult> GetRunAsync(string id, RunService runs, CancellationToken ct)
     {
         var d = await runs.GetAsync(id, null, ct);
-        return Results.Json(NativeJson.Run(d.Run, d.Steps));
+        return Results.Json(NativeJson.Run(d.Run, d.Steps, await runs.PlanAsync(d.Run, ct)));
     }
 
     private static async Task<IResult> StopRunAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
@@ -317,7 +318,8 @@ internal static class NativeApi
     private static async Task<IResult> GetStepsAsync(string id, RunService runs, CancellationToken ct)
     {
         var d = await runs.GetAsync(id, null, ct);
-        return Results.Json(new JsonObject { ["steps"] = new JsonArray([.. d.Steps.Select(s => (JsonNode)NativeJson.Step(s))]) });
+        var plan = await runs.PlanAsync(d.Run, ct);
+        return Results.Json(new JsonObject { ["steps"] = new JsonArray([.. d.Steps.Select(s => (JsonNode)NativeJson.Step(s, plan?.Find(s.Name)))]) });
     }
 
     private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
