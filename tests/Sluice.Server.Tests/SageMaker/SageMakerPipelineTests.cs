@@ -212,6 +212,32 @@ public class SageMakerPipelineTests(ServerFixture fixture) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task Steps_JobAndModelSteps_CarryTheirArnsInMetadata()
+    {
+        var name = Json.UniqueName("smjob");
+        var def = """
+            {"Version": "2020-12-01", "Steps": [
+              {"Name": "Prep", "Type": "Processing", "Arguments": {"AppSpecification": {"ImageUri": "i", "ContainerEntrypoint": ["true"]}}},
+              {"Name": "Make", "Type": "Model", "DependsOn": ["Prep"], "Arguments": {"ExecutionRoleArn": "arn:aws:iam::123456789012:role/R",
+                "PrimaryContainer": {"Image": "i", "ModelDataUrl": "s3://m/model.tar.gz"}}}]}
+            """;
+        var r = await Aws.BotoAsync([
+            Call("sagemaker.create_pipeline", new { PipelineName = name, PipelineDefinition = def, RoleArn = Role }),
+            Call("sagemaker.start_pipeline_execution", new { PipelineName = name }),
+            Wait("sagemaker.describe_pipeline_execution", new { PipelineExecutionArn = "${1.PipelineExecutionArn}" },
+                "PipelineExecutionStatus", "Succeeded", "Failed"),
+            Call("sagemaker.list_pipeline_execution_steps", new { PipelineExecutionArn = "${1.PipelineExecutionArn}", SortOrder = "Ascending" }),
+        ]);
+        Assert.Equal("Succeeded", r.Ok(2)["PipelineExecutionStatus"]!.GetValue<string>());
+        var id = r.Ok(1)["PipelineExecutionArn"]!.GetValue<string>().Split('/')[^1];
+        var steps = r.Ok(3)["PipelineExecutionSteps"]!.AsArray();
+        Assert.Equal($"arn:aws:sagemaker:us-east-1:000000000000:processing-job/pipelines-{id}-prep",
+            steps[0]!["Metadata"]!["ProcessingJob"]!["Arn"]!.GetValue<string>().ToLowerInvariant());
+        Assert.StartsWith("arn:aws:sagemaker:us-east-1:000000000000:model/", steps[1]!["Metadata"]!["Model"]!["Arn"]!.GetValue<string>(),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Corpus_EveryFullDefinition_IsAcceptedAndDescribedVerbatim()
     {
         var dir = CorpusDir();

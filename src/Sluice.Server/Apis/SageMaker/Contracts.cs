@@ -207,9 +207,17 @@ public sealed record ConditionStepMetadata(string? Outcome);
 
 public sealed record FailStepMetadata(string? ErrorMessage);
 
+/// <summary>The ARN of the job, model or model package a step created.</summary>
+public sealed record ArnMetadata(string? Arn);
+
 /// <summary>A tagged union: at most one member is set, by step type.</summary>
 public sealed record StepMetadata
 {
+    public ArnMetadata? TrainingJob { get; init; }
+    public ArnMetadata? ProcessingJob { get; init; }
+    public ArnMetadata? TransformJob { get; init; }
+    public ArnMetadata? Model { get; init; }
+    public ArnMetadata? RegisterModel { get; init; }
     public CallbackStepMetadata? Callback { get; init; }
     public LambdaStepMetadata? Lambda { get; init; }
     public ConditionStepMetadata? Condition { get; init; }

@@ -106,8 +106,20 @@ internal static class SageMakerMapper
         {
             Lambda = new LambdaStepMetadata(s.Inputs?["function"]?.GetValue<string>() is { } f ? LambdaArn(c, f) : null, Outputs(s.Outputs)),
         },
-        _ => new StepMetadata(),
+        _ => JobMetadata(s.Inputs?["properties"] as JsonObject),
     };
+
+    /// <summary>A job step's metadata from the properties its definition gave it (the SageMaker compiler's Describe* shapes).</summary>
+    private static StepMetadata JobMetadata(JsonObject? p)
+    {
+        string? Arn(string key) => p?[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        return Arn("TrainingJobArn") is { } t ? new StepMetadata { TrainingJob = new ArnMetadata(t) }
+            : Arn("ProcessingJobArn") is { } pr ? new StepMetadata { ProcessingJob = new ArnMetadata(pr) }
+            : Arn("TransformJobArn") is { } tr ? new StepMetadata { TransformJob = new ArnMetadata(tr) }
+            : Arn("ModelPackageArn") is { } mp ? new StepMetadata { RegisterModel = new ArnMetadata(mp) }
+            : Arn("ModelArn") is { } m ? new StepMetadata { Model = new ArnMetadata(m) }
+            : new StepMetadata();
+    }
 
     /// <summary>A queue named by a step: a URL is shown as given; a bare name as the SQS URL of the caller's account.</summary>
     public static string? QueueUrl(AwsCaller c, string? queue) =>
