@@ -110,6 +110,11 @@ public class SqsFaceTests(ServerFixture fixture) : IClassFixture<ServerFixture>
             Call("sqs.PurgeQueue", new { QueueUrl = url }),                                                         // 8
             Call("sqs.DeleteQueue", new { QueueUrl = url }),                                                        // 9
             Call("sqs.GetQueueUrl", new { QueueName = queue }),                                                     // 10
+            Call("sqs.CreateQueue", new { QueueName = queue }),                                                     // 11
+            // Development mode: the account of a definition's SqsQueueUrl need not be the caller's.
+            Call("sqs.SendMessage", new { QueueUrl = $"https://sqs.us-east-1.amazonaws.com/123456789012/{queue}", MessageBody = "aws url" }), // 12
+            Call("sqs.ReceiveMessage", new { QueueUrl = url, WaitTimeSeconds = 2 }),                                // 13
+            Call("sqs.DeleteQueue", new { QueueUrl = url }),                                                        // 14
         ]);
         Assert.Equal(url, r.Ok(0)["QueueUrl"]!.GetValue<string>());
         Assert.Equal(url, r.Ok(1)["QueueUrl"]!.GetValue<string>());
@@ -118,6 +123,7 @@ public class SqsFaceTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.Equal("1", r.Ok(5)["Attributes"]!["ApproximateNumberOfMessagesNotVisible"]!.GetValue<string>());
         Assert.Equal([url], r.Ok(7)["QueueUrls"]!.AsArray().Select(u => u!.GetValue<string>()));
         Assert.Equal("QueueDoesNotExist", r.Code(10));
+        Assert.Equal("aws url", r.Ok(13)["Messages"]![0]!["Body"]!.GetValue<string>());
     }
 
     [Fact]

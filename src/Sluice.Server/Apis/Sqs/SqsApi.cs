@@ -140,7 +140,7 @@ internal sealed class SqsInput
 /// @aws-sdk/client-sqs, in the JSON protocol (current SDKs) and the query protocol (older botocore). Queues live in the
 /// caller's scope; their URLs are http(s)://HOST/ACCOUNT/NAME on this server, and any URL ending in /ACCOUNT/NAME (such as
 /// https://sqs.REGION.amazonaws.com/ACCOUNT/NAME in a pipeline definition) names the same queue.</summary>
-internal sealed class SqsApi(QueueService queues)
+internal sealed class SqsApi(QueueService queues, AwsAuthOptions auth)
 {
     public static readonly IReadOnlySet<string> Operations = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -196,13 +196,15 @@ internal sealed class SqsApi(QueueService queues)
 
     public static string QueueUrl(HttpRequest http, AwsCaller c, string name) => $"{http.Scheme}://{http.Host}/{c.Account}/{name}";
 
-    /// <summary>The queue named by a URL: its last two path segments are the account (the caller's) and the name.</summary>
-    private static string QueueOf(SqsInput input, AwsCaller c)
+    /// <summary>The queue named by a URL: its last two path segments are the account (the caller's) and the name. In
+    /// development mode every request acts for the one default account, so the account in the URL is not checked: a
+    /// consumer may use the SqsQueueUrl of a definition written for another account as it is.</summary>
+    private string QueueOf(SqsInput input, AwsCaller c)
     {
         var url = input.Str("QueueUrl") ?? throw SqsException.Missing("QueueUrl");
         var path = Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.AbsolutePath : url;
         var parts = path.Trim('/').Split('/');
-        if (parts.Length < 2 || parts[^2] != c.Account || !QueueService.IsQueueName(parts[^1]))
+        if (parts.Length < 2 || (parts[^2] != c.Account && auth.Mode != AwsAuthMode.Dev) || !QueueService.IsQueueName(parts[^1]))
         {
             throw SqsException.NoQueue();
         }
