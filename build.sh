@@ -3,6 +3,7 @@
 #   ./build.sh run [server args]   build the web console (when its sources changed) and start the server on embedded
 #                                  defaults (http://127.0.0.1:9400, ./data); the console is served at /
 #   ./build.sh test                install what the tests need, build, and run every test
+#   ./build.sh cli                 build the sluice command-line tool and say where it is (see docs/cli.md)
 #   ./build.sh bench [name]        run the benchmarks (see docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -61,6 +62,7 @@ install_test_deps() {
   /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+  command -v script >/dev/null 2>&1 || missing+=(bsdutils)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "build.sh: installing ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -123,13 +125,20 @@ case "$cmd" in
     [ "$failed" -eq 0 ] || status=1
     exit $status
     ;;
+  cli)
+    need_dotnet
+    dotnet build src/Sluice.Cli -c Release -v quiet -nologo >/dev/null
+    bin="$PWD/src/Sluice.Cli/bin/Release/net10.0"
+    echo "sluice is built: $bin/sluice"
+    echo "put it on your PATH with:  export PATH=\"$bin:\$PATH\""
+    ;;
   bench)
     need_dotnet
     dotnet build bench/Sluice.Bench -c Release -v quiet -nologo >/dev/null
     exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
   *)
-    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | bench [name]" >&2
+    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [name]" >&2
     exit 2
     ;;
 esac
