@@ -47,12 +47,7 @@ public sealed class AwsAuthOptions
     /// <summary>Reads --auth / SLUICE_AUTH, --aws-account / SLUICE_AWS_ACCOUNT and --aws-credentials / SLUICE_AWS_CREDENTIALS.</summary>
     public static AwsAuthOptions FromConfiguration(IConfiguration config)
     {
-        var mode = (config["auth"] ?? Environment.GetEnvironmentVariable("SLUICE_AUTH") ?? "dev").Trim().ToLowerInvariant() switch
-        {
-            "dev" => AwsAuthMode.Dev,
-            "sigv4" => AwsAuthMode.SigV4,
-            var other => throw new ArgumentException($"--auth must be dev or sigv4, not '{other}'"),
-        };
+        var mode = AuthMode.IsDev(config) ? AwsAuthMode.Dev : AwsAuthMode.SigV4;
         var account = config["aws-account"] ?? Environment.GetEnvironmentVariable("SLUICE_AWS_ACCOUNT") ?? Ids.DefaultAccount;
         if (!IsAccount(account))
         {
@@ -60,10 +55,6 @@ public sealed class AwsAuthOptions
         }
         var file = config["aws-credentials"] ?? Environment.GetEnvironmentVariable("SLUICE_AWS_CREDENTIALS");
         var keys = file is null ? new Dictionary<string, AwsKey>(StringComparer.Ordinal) : ReadKeys(file);
-        if (mode == AwsAuthMode.SigV4 && keys.Count == 0)
-        {
-            throw new ArgumentException("--auth sigv4 needs --aws-credentials FILE with at least one key");
-        }
         return new AwsAuthOptions { Mode = mode, DefaultAccount = account, Keys = keys };
     }
 
