@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sluice's single entry point.
-#   ./build.sh run [server args]   start the server on embedded defaults (http://127.0.0.1:9400, ./data)
+#   ./build.sh run [server args]   build the web console (when its sources changed) and start the server on embedded
+#                                  defaults (http://127.0.0.1:9400, ./data); the console is served at /
 #   ./build.sh test                install what the tests need, build, and run every test
 #   ./build.sh bench [suite...]    run the benchmarks; with no suite named, all of them, written to docs/benchmarks.md
 #                                  (see bench/README.md)
@@ -15,11 +16,44 @@ need_dotnet() {
   fi
 }
 
+# Node.js 20.19+ (or 22.12+) builds the web console (Vite); the machine image has it, and npm installs the rest.
+have_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+    && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit((a===20&&b>=19)||(a===22&&b>=12)||a>22?0:1)'
+}
+
+# console/node_modules from package-lock.json (npm ci) when missing or older than the lock file.
+console_deps() {
+  if [ ! -f console/node_modules/.package-lock.json ] || [ console/package-lock.json -nt console/node_modules/.package-lock.json ]; then
+    echo "build.sh: installing the console's npm packages (npm ci)"
+    (cd console && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Builds the web console into src/Sluice.Server/wwwroot (copied next to the server binary by dotnet build) when it is
+# missing or older than any of its sources. The bundle is not committed: it is made from console/ on every machine.
+build_console() {
+  local out=src/Sluice.Server/wwwroot/index.html
+  if [ -f "$out" ] && [ -z "$(find console -path console/node_modules -prune -o -path console/e2e -prune -o -path console/test -prune \
+      -o -type f -newer "$out" -print -quit)" ]; then
+    return 0
+  fi
+  console_deps
+  echo "build.sh: building the web console"
+  (cd console && npm run build --silent >/dev/null)
+}
+
 # Debian packages the tests use; installed only when missing.
 install_test_deps() {
   local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
   command -v ps >/dev/null 2>&1 || missing+=(procps)
+  # SageMaker job steps in the tests: bash entrypoints, tar.gz artifacts, Python training and transform programs.
+  command -v bash >/dev/null 2>&1 || missing+=(bash)
+  command -v tar >/dev/null 2>&1 || missing+=(tar)
+  command -v gzip >/dev/null 2>&1 || missing+=(gzip)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
@@ -50,12 +84,22 @@ shift || true
 case "$cmd" in
   run)
     need_dotnet
+    if have_node; then
+      build_console
+    else
+      echo "build.sh: Node.js 20.19+ is not installed, so the web console is not built; the APIs work without it" >&2
+    fi
     dotnet build src/Sluice.Server -c Release -v quiet -nologo >/dev/null
     exec dotnet src/Sluice.Server/bin/Release/net10.0/sluice-server.dll "$@"
     ;;
   test)
     need_dotnet
     install_test_deps
+    if ! have_node; then
+      echo "build.sh: Node.js 20.19+ with npm is required to build and test the web console" >&2
+      exit 2
+    fi
+    build_console
     dotnet build Sluice.slnx -c Release -v quiet -nologo
     status=0 passed=0 failed=0
     log=$(mktemp)
@@ -64,6 +108,19 @@ case "$cmd" in
       dotnet test "$p" -c Release --no-build --nologo -v quiet --logger "console;verbosity=minimal" 2>&1 | tee "$log" || status=1
       f="" ps=""; read -r f ps < <(sed -nE 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\1 \2/p' "$log" | tail -n 1) || true
       failed=$((failed + ${f:-1})) passed=$((passed + ${ps:-0}))
+    done
+    # The web console: Vitest unit tests, then Chromium end-to-end tests against a real server process.
+    for suite in test e2e; do
+      echo "== console ($suite)"
+      (cd console && NO_COLOR=1 npm run "$suite" --silent) 2>&1 | tee "$log" || status=1
+      # Vitest's summary: "Tests  2 failed | 8 passed (10)"; no summary at all counts as a failure.
+      if grep -qE '^ *Tests +[0-9]' "$log"; then
+        f=$(sed -nE 's/^ *Tests .* ([0-9]+) failed.*/\1/p' "$log" | tail -n 1)
+        ps=$(sed -nE 's/^ *Tests .* ([0-9]+) passed.*/\1/p' "$log" | tail -n 1)
+      else
+        f=1 ps=0
+      fi
+      failed=$((failed + ${f:-0})) passed=$((passed + ${ps:-0}))
     done
     rm -f "$log"
     echo "tests: $passed passed, $failed failed"

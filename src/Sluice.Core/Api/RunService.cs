@@ -109,6 +109,20 @@ public sealed class RunService(RunEngine engine)
         return new RunDetail(run, await Store.GetStepsAsync(run.Id, ct));
     }
 
+    /// <summary>The compiled plan a run froze (its pipeline version), e.g. to show its graph; null when that version no
+    /// longer compiles or is gone, which must not make the run itself unreadable.</summary>
+    public async Task<Plan?> PlanAsync(RunRecord run, CancellationToken ct)
+    {
+        try
+        {
+            return await engine.PlanForAsync(run, ct);
+        }
+        catch (SluiceException e) when (e.Kind == ErrorKind.FailedPrecondition)
+        {
+            return null;
+        }
+    }
+
     public async Task<RunRecord> FindAsync(string runId, Scope? scope, CancellationToken ct)
     {
         var run = Validation.IsId(runId) ? await Store.GetRunAsync(runId, ct) : null;

@@ -92,6 +92,18 @@ public sealed class ReferenceExpr(Reference reference) : Expr
     public override string ToString() => Reference.ToString();
 }
 
+/// <summary>A value computed by a template (text joined from parts, or one typed value); see <see cref="Template.RenderValue"/>.</summary>
+public sealed class TemplateExpr(Template template) : Expr
+{
+    public Template Template { get; } = template ?? throw new ArgumentNullException(nameof(template));
+
+    public override IReadOnlyList<Reference> References => Template.References;
+
+    public override JsonNode? Evaluate(IValueResolver resolver) => Template.RenderValue(resolver);
+
+    public override string ToString() => ExprValues.Quote(Template.Source);
+}
+
 /// <summary>A list of operands; only the right side of <c>in</c>.</summary>
 public sealed class ListExpr : Expr
 {

@@ -19,7 +19,9 @@ public sealed record ParameterSpec(string Name, ParamType Type, JsonNode? Defaul
 public sealed record OutputSpec(string Name, ParamType Type);
 
 /// <summary>How often and how soon a failed attempt is tried again.</summary>
-public sealed record RetryPolicy(int Count, TimeSpan Backoff, double Multiplier = 2.0, TimeSpan? MaxBackoff = null)
+/// <param name="Count">Retries after the first attempt.</param>
+/// <param name="Within">When set, no retry begins later than this after the step's first attempt began.</param>
+public sealed record RetryPolicy(int Count, TimeSpan Backoff, double Multiplier = 2.0, TimeSpan? MaxBackoff = null, TimeSpan? Within = null)
 {
     /// <summary>The wait before attempt number <paramref name="nextAttempt"/> (2 for the first retry).</summary>
     public TimeSpan DelayBefore(int nextAttempt)
@@ -38,7 +40,7 @@ public abstract record StepPlan
 {
     public required string Name { get; init; }
 
-    /// <summary>process, condition, fail, callback or function.</summary>
+    /// <summary>process, condition, fail, callback, function or record.</summary>
     public abstract string Kind { get; }
 
     /// <summary>Every step this one waits for: explicit dependsOn, implicit references, and its guard's condition step.</summary>
@@ -54,6 +56,10 @@ public abstract record StepPlan
     public TimeSpan? StopGracePeriod { get; init; }
 
     public IReadOnlyList<OutputSpec> Outputs { get; init; } = [];
+
+    /// <summary>The step's properties: rendered when it starts and kept with its inputs (<c>inputs.properties</c>), so that
+    /// later steps can read into them (<see cref="StepPropertyRef"/>) once it has succeeded. Null: none.</summary>
+    public JsonTemplate? Properties { get; init; }
 }
 
 /// <summary>Runs a command as a local process in its own process group.</summary>
@@ -69,6 +75,17 @@ public sealed record ProcessStepPlan : StepPlan
     public IReadOnlyDictionary<string, Template> Env { get; init; } = new Dictionary<string, Template>();
 
     public Template? WorkingDir { get; init; }
+
+    /// <summary>Container paths (such as <c>/opt/ml</c>) that the process finds under its attempt directory instead:
+    /// wherever one starts the command, an argument, an environment value or the working directory, or follows a space,
+    /// '=', ':', ',' or a quote in one, it is rewritten to <c>{attempt dir}/root{path}</c> when the step starts.</summary>
+    public IReadOnlyList<string> ContainerPaths { get; init; } = [];
+}
+
+/// <summary>Succeeds at once, recording its rendered <see cref="StepPlan.Properties"/> (e.g. a model entry); runs no process.</summary>
+public sealed record RecordStepPlan : StepPlan
+{
+    public override string Kind => "record";
 }
 
 /// <summary>Evaluates an expression; steps guarded by the branch not taken are Skipped.</summary>

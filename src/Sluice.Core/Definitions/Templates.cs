@@ -33,6 +33,38 @@ public sealed record RunRef(string Field) : Reference
     public override string ToString() => $"run.{Field}";
 }
 
+/// <summary>A path into another step's properties (a JSON document the step renders when it starts): members, list
+/// indexes and keyed lookups, as in <c>ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri</c>.</summary>
+public sealed record StepPropertyRef(string StepName, PropertyPath Path) : Reference
+{
+    public override string? Step => StepName;
+
+    public override string ToString() => $"steps.{StepName}.properties.{Path}";
+}
+
+/// <summary>A value read from a JSON file in the object store: <paramref name="Uri"/> (an object URI such as
+/// <c>s3://bucket/key</c>) is rendered when needed, the file parsed and <paramref name="Path"/> taken from it.</summary>
+/// <param name="Producer">The step that writes the file, when known (an implicit dependency).</param>
+public sealed record JsonFileRef(Template Uri, PropertyPath Path, string? Producer = null) : Reference
+{
+    public override string? Step => Producer;
+
+    public override string ToString() => $"jsonGet({Uri}, {Path})";
+}
+
+/// <summary>The local path of an object URI (<c>s3://bucket/key</c> or <c>gs://bucket/key</c>) in the server's object
+/// directory; see <see cref="ObjectStore"/>.</summary>
+public sealed record ObjectPathRef(Template Uri) : Reference
+{
+    public override string ToString() => $"localPath({Uri})";
+}
+
+/// <summary>A JSON document rendered to its compact JSON text (a config file or an environment value made of values).</summary>
+public sealed record JsonTextRef(JsonTemplate Document) : Reference
+{
+    public override string ToString() => "json(...)";
+}
+
 /// <summary>Supplies values for references when a step starts or a condition is evaluated.</summary>
 public interface IValueResolver
 {
@@ -43,7 +75,7 @@ public interface IValueResolver
 /// <summary>A string with <c>{{ reference }}</c> placeholders.</summary>
 public sealed partial class Template
 {
-    private readonly object[] parts; // string literal or Reference
+    private readonly object[] parts; // string literal, Reference, or JsonValue (a typed constant)
 
     private Template(string source, object[] parts, IReadOnlyList<Reference> references)
     {
@@ -58,7 +90,60 @@ public sealed partial class Template
 
     public bool IsLiteral => References.Count == 0;
 
+    /// <summary>The reference when the template is exactly one reference (its value keeps its type), else null.</summary>
+    public Reference? OnlyReference => parts.Length == 1 && parts[0] is Reference r ? r : null;
+
     public static Template Literal(string text) => new(text, [text], []);
+
+    /// <summary>A typed constant: renders as text, but <see cref="RenderValue"/> keeps its type (a number stays a number).</summary>
+    public static Template Constant(JsonValue value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return new Template(Values.ToText(value), [value], []);
+    }
+
+    /// <summary>A template of literal text, references and typed constants, concatenated when rendered.</summary>
+    public static Template Compose(IEnumerable<object> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var list = new List<object>();
+        var refs = new List<Reference>();
+        var source = new StringBuilder();
+        foreach (var p in parts)
+        {
+            switch (p)
+            {
+                case string text:
+                    if (text.Length > 0)
+                    {
+                        list.Add(text);
+                        source.Append(text);
+                    }
+                    break;
+                case Reference r:
+                    list.Add(r);
+                    refs.Add(r);
+                    source.Append("{{").Append(r).Append("}}");
+                    break;
+                case JsonValue v:
+                    list.Add(v);
+                    source.Append(Values.ToText(v));
+                    break;
+                case Template t:
+                    list.AddRange(t.parts);
+                    refs.AddRange(t.References);
+                    source.Append(t.Source);
+                    break;
+                default:
+                    throw new ArgumentException($"a template part is text, a reference, a JSON value or a template, not {p?.GetType().Name}");
+            }
+        }
+        if (list.Count == 0)
+        {
+            list.Add("");
+        }
+        return new Template(source.ToString(), [.. list], refs);
+    }
 
     /// <summary>Parses a template; unknown placeholder syntax goes to <paramref name="problems"/> as a message.</summary>
     public static Template Parse(string source, List<string> problems)
@@ -115,18 +200,25 @@ public sealed partial class Template
         {
             return only;
         }
+        ArgumentNullException.ThrowIfNull(resolver);
         var sb = new StringBuilder();
         foreach (var p in parts)
         {
-            sb.Append(p is Reference r ? Values.ToText(resolver.Resolve(r)) : (string)p);
+            sb.Append(p switch
+            {
+                Reference r => Values.ToText(resolver.Resolve(r)),
+                JsonValue v => Values.ToText(v),
+                _ => (string)p,
+            });
         }
         return sb.ToString();
     }
 
     /// <summary>The value as JSON: a template that is exactly one reference keeps the referenced value's type
     /// (a number stays a number); anything else renders to a string.</summary>
-    public JsonNode? RenderValue(IValueResolver resolver) =>
-        parts.Length == 1 && parts[0] is Reference only ? resolver.Resolve(only)?.DeepClone() : JsonValue.Create(Render(resolver));
+    public JsonNode? RenderValue(IValueResolver resolver) => parts.Length == 1 && parts[0] is Reference only
+        ? resolver.Resolve(only)?.DeepClone()
+        : parts.Length == 1 && parts[0] is JsonValue constant ? constant.DeepClone() : JsonValue.Create(Render(resolver));
 
     public override string ToString() => Source;
 

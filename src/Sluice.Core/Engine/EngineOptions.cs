@@ -35,4 +35,7 @@ public sealed record EngineOptions
         Path.Combine(DataDirectory, "runs", runId, step, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public string RunDirectory(string runId) => Path.Combine(DataDirectory, "runs", runId);
+
+    /// <summary>Where object URIs (s3://BUCKET/KEY) live on this node: {DataDirectory}/objects/BUCKET/KEY.</summary>
+    public string ObjectsDirectory => Path.Combine(DataDirectory, "objects");
 }

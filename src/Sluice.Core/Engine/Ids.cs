@@ -32,11 +32,14 @@ public static class Ids
     }
 
     /// <summary>The SageMaker-style ARN of a run's execution: arn:aws:sagemaker:{location}:{account}:pipeline/{name}/execution/{id}.</summary>
-    public static string ExecutionArn(Domain.RunRecord run)
-    {
-        var account = run.FaceData?["account"]?.GetValue<string>() ?? DefaultAccount;
-        return $"arn:aws:sagemaker:{run.Scope.Location}:{account}:pipeline/{run.PipelineName.ToLowerInvariant()}/execution/{run.Id}";
-    }
+    public static string ExecutionArn(Domain.RunRecord run) => $"{PipelineArn(run)}/execution/{run.Id}";
+
+    /// <summary>The SageMaker-style ARN of a run's pipeline: arn:aws:sagemaker:{location}:{account}:pipeline/{name}.</summary>
+    public static string PipelineArn(Domain.RunRecord run) =>
+        $"arn:aws:sagemaker:{run.Scope.Location}:{AccountOf(run)}:pipeline/{run.PipelineName.ToLowerInvariant()}";
+
+    /// <summary>The AWS account a run is shown under (the one its face recorded, else the default tenant's).</summary>
+    public static string AccountOf(Domain.RunRecord run) => run.FaceData?["account"]?.GetValue<string>() ?? DefaultAccount;
 
     /// <summary>The account of the default tenant (development mode).</summary>
     public const string DefaultAccount = "000000000000";

@@ -400,9 +400,11 @@ internal sealed class RunActor
                 break;
             default:
                 var policy = plan.Find(d.Step)?.Retry;
-                if (tx.RunAfter.State == RunState.Running && failure is null && policy is not null && s.Attempt <= policy.Count)
+                var retryWait = policy?.DelayBefore(s.Attempt + 1) ?? TimeSpan.Zero;
+                if (tx.RunAfter.State == RunState.Running && failure is null && policy is not null && s.Attempt <= policy.Count
+                    && !(policy.Within is { } within && now + retryWait > FirstStartedAt(s) + within))
                 {
-                    var wait = policy.DelayBefore(s.Attempt + 1);
+                    var wait = retryWait;
                     tx.Step(d.Step, StepTrigger.Retry, x => x with { NotBefore = now + wait, Reason = o.Reason, ExitCode = o.ExitCode },
                         $"attempt {s.Attempt} failed: {o.Reason}; retrying in {TimeText.Format(wait)}", kind: "step-retry");
                 }
@@ -528,6 +530,10 @@ internal sealed class RunActor
                         RunFail(tx, f, s);
                         progressed = true;
                         break;
+                    case RecordStepPlan rec:
+                        RecordStep(tx, rec, s);
+                        progressed = true;
+                        break;
                     default:
                         if (plan.MaxParallelSteps is { } max && activeNow >= max)
                         {
@@ -573,7 +579,7 @@ internal sealed class RunActor
         JsonObject inputs;
         try
         {
-            inputs = ResolveInputs(sp, new Resolver(this, tx, attempt));
+            inputs = ResolveInputs(sp, new Resolver(this, tx, sp.Name, attempt));
         }
         catch (SluiceException e)
         {
@@ -584,6 +590,11 @@ internal sealed class RunActor
         }
         // A callback step's token is chosen here, so that it is durable before any message carries it.
         var data = sp is CallbackStepPlan ? new JsonObject { ["token"] = Ids.CallbackToken() } : null;
+        if (sp.Retry?.Within is not null)
+        {
+            // A time-bounded retry policy counts from the first attempt, whose start later attempts would overwrite.
+            (data ??= [])["firstStartedAt"] = (attempt == 1 ? now : FirstStartedAt(s)).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        }
         // Durable before the process exists: after a crash, the attempt is known and is never started twice.
         tx.Step(sp.Name, StepTrigger.Start, x => x with
         {
@@ -592,6 +603,12 @@ internal sealed class RunActor
         }, attempt > 1 ? $"attempt {attempt}" : null);
         return inputs;
     }
+
+    private static DateTimeOffset FirstStartedAt(StepRecord s) =>
+        s.ExecutorData?["firstStartedAt"]?.GetValue<string>() is { } text
+        && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var t)
+            ? t
+            : s.StartedAt ?? DateTimeOffset.MinValue;
 
     private void SetWake(DateTimeOffset? at)
     {
@@ -612,7 +629,7 @@ internal sealed class RunActor
         tx.Step(c.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
         try
         {
-            var result = c.Condition.EvaluateBool(new Resolver(this, tx, attempt));
+            var result = c.Condition.EvaluateBool(new Resolver(this, tx, c.Name, attempt));
             tx.Step(c.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = new JsonObject { ["result"] = result } },
                 result ? "condition true" : "condition false");
         }
@@ -620,6 +637,24 @@ internal sealed class RunActor
         {
             tx.Step(c.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
             failure ??= $"step {c.Name} failed: {e.Message}";
+        }
+    }
+
+    private void RecordStep(Tx tx, RecordStepPlan rec, StepRecord s)
+    {
+        var now = tx.Now;
+        var attempt = s.Attempt + 1;
+        tx.Begin(now);
+        tx.Step(rec.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+        try
+        {
+            var inputs = ResolveInputs(rec, new Resolver(this, tx, rec.Name, attempt));
+            tx.Step(rec.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Inputs = inputs, Outputs = [] }, "recorded");
+        }
+        catch (SluiceException e)
+        {
+            tx.Step(rec.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
+            failure ??= $"step {rec.Name} failed: {e.Message}";
         }
     }
 
@@ -632,7 +667,7 @@ internal sealed class RunActor
         string message;
         try
         {
-            message = f.Message.Render(new Resolver(this, tx, attempt));
+            message = f.Message.Render(new Resolver(this, tx, f.Name, attempt));
         }
         catch (SluiceException e)
         {
@@ -686,20 +721,31 @@ internal sealed class RunActor
 
     private static JsonObject ResolveInputs(StepPlan sp, Resolver r)
     {
+        var inputs = ResolveKindInputs(sp, r);
+        if (sp.Properties is { } props)
+        {
+            inputs["properties"] = props.Render(r);
+        }
+        return inputs;
+    }
+
+    private static JsonObject ResolveKindInputs(StepPlan sp, Resolver r)
+    {
         switch (sp)
         {
             case ProcessStepPlan p:
+                var paths = new ContainerPaths(p.ContainerPaths, Path.Combine(r.AttemptDirectory, "root"));
                 var env = new JsonObject();
                 foreach (var (k, v) in p.Env)
                 {
-                    env[k] = v.Render(r);
+                    env[k] = paths.Rewrite(v.Render(r));
                 }
                 return new JsonObject
                 {
-                    ["command"] = p.Command.Render(r),
-                    ["args"] = new JsonArray([.. p.Args.Select(a => (JsonNode?)JsonValue.Create(a.Render(r)))]),
+                    ["command"] = paths.Rewrite(p.Command.Render(r)),
+                    ["args"] = new JsonArray([.. p.Args.Select(a => (JsonNode?)JsonValue.Create(paths.Rewrite(a.Render(r))))]),
                     ["env"] = env,
-                    ["workingDir"] = p.WorkingDir?.Render(r),
+                    ["workingDir"] = p.WorkingDir?.Render(r) is { } wd ? paths.Rewrite(wd) : null,
                 };
             case CallbackStepPlan c:
                 var arguments = new JsonObject();
@@ -786,9 +832,17 @@ internal sealed class RunActor
 
     // ---- value resolution ----
 
-    private sealed class Resolver(RunActor actor, Tx tx, int attempt) : IValueResolver
+    private sealed class Resolver(RunActor actor, Tx tx, string step, int attempt) : IValueResolver
     {
+        private static readonly System.Text.Json.JsonSerializerOptions RelaxedJson =
+            new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+        /// <summary>Most bytes of a JSON file a reference reads from the object directory.</summary>
+        private const int MaxJsonFileBytes = 4 * 1024 * 1024;
+
         public string ExecutionArn => Ids.ExecutionArn(actor.run);
+
+        public string AttemptDirectory => actor.engine.Options.StepDirectory(actor.run.Id, step, attempt);
 
         public JsonNode? Resolve(Reference reference) => reference switch
         {
@@ -798,11 +852,65 @@ internal sealed class RunActor
             StepOutputRef o => tx.StepAfter(o.StepName) is { State: StepState.Succeeded, Outputs: { } outs } && outs.TryGetPropertyValue(o.Output, out var ov)
                 ? ov?.DeepClone()
                 : throw SluiceException.Invalid($"output '{o.Output}' of step '{o.StepName}' is not available"),
+            StepPropertyRef sp => Property(sp),
+            JsonFileRef f => JsonFile(f),
+            ObjectPathRef op => LocalPath(op.Uri.Render(this)),
+            JsonTextRef j => j.Document.Render(this)?.ToJsonString(RelaxedJson) ?? "null",
             RunRef { Field: "id" } => actor.run.Id,
             RunRef { Field: "pipeline" } => actor.run.PipelineName,
             RunRef { Field: "attempt" } => attempt,
+            RunRef { Field: "arn" } => ExecutionArn,
+            RunRef { Field: "pipelineArn" } => Ids.PipelineArn(actor.run),
+            RunRef { Field: "location" } => actor.run.Scope.Location,
+            RunRef { Field: "account" } => Ids.AccountOf(actor.run),
+            RunRef { Field: "startedAt" } => TimeText.Iso(tx.RunAfter.StartedAt ?? tx.Now),
+            RunRef { Field: "now" } => TimeText.Iso(tx.Now),
             _ => throw SluiceException.Invalid($"unknown reference {reference}"),
         };
+
+        private JsonNode? Property(StepPropertyRef r)
+        {
+            var s = tx.StepAfter(r.StepName);
+            if (s.State != StepState.Succeeded)
+            {
+                throw SluiceException.Invalid($"properties of step '{r.StepName}' are not available (it is {s.State})");
+            }
+            return s.Inputs?["properties"] is { } props && r.Path.TryFind(props, out var value)
+                ? value?.DeepClone()
+                : throw SluiceException.Invalid($"step '{r.StepName}' has no property {r.Path}");
+        }
+
+        private string LocalPath(string uri) =>
+            ObjectStore.TryLocalPath(actor.engine.Options.ObjectsDirectory, uri, out var path, out var error)
+                ? path
+                : throw SluiceException.Invalid(error!);
+
+        private JsonNode? JsonFile(JsonFileRef f)
+        {
+            var uri = f.Uri.Render(this);
+            var path = LocalPath(uri);
+            JsonNode? doc;
+            try
+            {
+                var info = new FileInfo(path);
+                if (!info.Exists)
+                {
+                    throw SluiceException.Invalid($"{uri} does not exist (looked for {path})");
+                }
+                if (info.Length > MaxJsonFileBytes)
+                {
+                    throw SluiceException.Invalid($"{uri} is larger than {MaxJsonFileBytes / 1024 / 1024} MB");
+                }
+                doc = JsonNode.Parse(File.ReadAllText(path), documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 256 });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            {
+                throw SluiceException.Invalid($"{uri} could not be read as JSON: {e.Message}");
+            }
+            return f.Path.TryFind(doc, out var value)
+                ? value?.DeepClone()
+                : throw SluiceException.Invalid($"{uri} has nothing at {f.Path}");
+        }
     }
 
     // ---- one transaction ----

@@ -5,6 +5,9 @@ namespace Sluice.Core.Engine;
 /// <summary>Short human text for durations in messages: 250ms, 30s, 5m, 1h30m.</summary>
 internal static class TimeText
 {
+    /// <summary>An instant as ISO 8601 UTC with milliseconds ("2024-05-01T10:00:00.000Z"): text that sorts as time does.</summary>
+    public static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
     public static string Format(TimeSpan t)
     {
         if (t < TimeSpan.FromSeconds(1))

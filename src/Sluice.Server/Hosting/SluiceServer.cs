@@ -51,6 +51,7 @@ public static class SluiceServer
         services.AddSingleton<IOperationStore>(store);
         services.AddSingleton<EventHub>();
         services.AddSingleton<IDefinitionCompiler, NativeDefinitionCompiler>();
+        services.AddSingleton<IDefinitionCompiler, Sluice.Core.Definitions.SageMaker.SageMakerDefinitionCompiler>();
         services.AddSingleton(sp => new DefinitionCompilers(sp.GetServices<IDefinitionCompiler>()));
         services.AddSingleton<IQueueStore>(store);
         services.AddSingleton<IFunctionStore>(store);
@@ -69,14 +70,18 @@ public static class SluiceServer
         services.AddOpenApi("v1");
 
         var app = builder.Build();
+        var consoleDir = ConsoleFiles.Directory(config);
         app.Use((http, next) => http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
+        app.UseConsoleFiles(consoleDir);
+        app.UseRouting();
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
         app.MapOpenApi("/api/{documentName}/openapi.json");
         NativeApi.Map(app);
         app.MapFallback("/api/{**rest}", (HttpContext http) =>
             ProblemResults.WriteAsync(http, StatusCodes.Status404NotFound, "NotFound", $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
+        app.MapConsoleFallback(consoleDir);
         return app;
     }
 }

@@ -9,9 +9,12 @@ namespace Sluice.Server.Apis.Native;
 /// <summary>GET /api/v1/events: a Server-Sent Events stream of committed state changes, replayed from a sequence number and then live.</summary>
 internal static class EventStream
 {
-    public static async Task StreamAsync(HttpContext http, EventHub hub, IRunStore store, RunService runs, TimeProvider time)
+    public static async Task StreamAsync(HttpContext http, EventHub hub, IRunStore store, RunService runs, TimeProvider time,
+        IHostApplicationLifetime lifetime)
     {
-        var ct = http.RequestAborted;
+        // A stream never ends by itself: end it when the server stops, or shutting down waits for every open console.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        var ct = stopping.Token;
         var runId = NativeApi.Query(http.Request, "run");
         var after = NativeApi.Query(http.Request, "after") is { } a ? NativeApi.ParseLong(a, "after")
             : http.Request.Headers["Last-Event-ID"].FirstOrDefault() is { Length: > 0 } last ? NativeApi.ParseLong(last, "Last-Event-ID")

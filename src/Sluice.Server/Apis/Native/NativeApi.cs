@@ -51,7 +51,17 @@ internal static class NativeApi
     private static async Task<IResult> CreatePipelineAsync(HttpRequest req, PipelineService pipelines, CancellationToken ct)
     {
         var (source, format) = await DefinitionAsync(req, ct);
-        var d = await pipelines.CreateAsync(Scope.Default, source, format, null, ct);
+        // A definition without a name of its own (a SageMaker PipelineDefinition) takes it from ?name=.
+        var name = Query(req, "name");
+        if (name is not null && format != "sagemaker")
+        {
+            throw SluiceException.Invalid("?name= is for definitions without a name of their own (format=sagemaker); a native definition names itself");
+        }
+        if (name is not null && (name.Length is 0 or > 256 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')))
+        {
+            throw SluiceException.Invalid($"invalid pipeline name {Validation.Show(name)}: 1-256 letters, digits and '-'");
+        }
+        var d = await pipelines.CreateAsync(Scope.Default, source, format, name, ct);
         return Results.Json(PipelineWithVersion(d), statusCode: StatusCodes.Status201Created);
     }
 
@@ -114,20 +124,28 @@ internal static class NativeApi
         o["steps"] = new JsonArray([.. d.Plan.Steps.Select(s => (JsonNode)new JsonObject
         {
             ["name"] = s.Name, ["kind"] = s.Kind, ["dependsOn"] = new JsonArray([.. s.DependsOn.Select(x => (JsonNode?)x)]),
+            ["guard"] = s.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
         })]);
         return o;
     }
 
-    /// <summary>A definition body: JSON (application/json) or YAML (application/yaml, text/yaml, text/plain).</summary>
+    /// <summary>A definition body: JSON (application/json) or YAML (application/yaml, text/yaml, text/plain); with
+    /// ?format=sagemaker, a SageMaker PipelineDefinition (JSON).</summary>
     private static async Task<(string Source, string Format)> DefinitionAsync(HttpRequest req, CancellationToken ct)
     {
         var text = await RequestReader.ReadTextAsync(req, MaxDefinitionBytes, ct);
         var type = req.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-        var format = type switch
+        var format = Query(req, "format") switch
         {
-            "application/json" => "native-json",
-            "application/yaml" or "application/x-yaml" or "text/yaml" or "text/x-yaml" or "text/plain" or null or "" => "native-yaml",
-            _ => throw SluiceException.Invalid($"unsupported Content-Type {Validation.Show(type)}: send application/json or application/yaml"),
+            null or "native" => type switch
+            {
+                "application/json" => "native-json",
+                "application/yaml" or "application/x-yaml" or "text/yaml" or "text/x-yaml" or "text/plain" or null or "" => "native-yaml",
+                _ => throw SluiceException.Invalid($"unsupported Content-Type {Validation.Show(type)}: send application/json or application/yaml"),
+            },
+            "sagemaker" => type is "application/json" or null or "" ? "sagemaker"
+                : throw SluiceException.Invalid($"a SageMaker pipeline definition is JSON: send Content-Type application/json, not {Validation.Show(type)}"),
+            var other => throw SluiceException.Invalid($"unknown format {Validation.Show(other)}: use native (the default) or sagemaker"),
         };
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -188,7 +206,7 @@ internal static class NativeApi
     private static async Task<IResult> GetRunAsync(string id, RunService runs, CancellationToken ct)
     {
         var d = await runs.GetAsync(id, null, ct);
-        return Results.Json(NativeJson.Run(d.Run, d.Steps));
+        return Results.Json(NativeJson.Run(d.Run, d.Steps, await runs.PlanAsync(d.Run, ct)));
     }
 
     private static async Task<IResult> StopRunAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
@@ -286,7 +304,8 @@ internal static class NativeApi
     private static async Task<IResult> GetStepsAsync(string id, RunService runs, CancellationToken ct)
     {
         var d = await runs.GetAsync(id, null, ct);
-        return Results.Json(new JsonObject { ["steps"] = new JsonArray([.. d.Steps.Select(s => (JsonNode)NativeJson.Step(s))]) });
+        var plan = await runs.PlanAsync(d.Run, ct);
+        return Results.Json(new JsonObject { ["steps"] = new JsonArray([.. d.Steps.Select(s => (JsonNode)NativeJson.Step(s, plan?.Find(s.Name)))]) });
     }
 
     private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sluice.Core.Api;
+using Sluice.Core.Definitions;
 using Sluice.Core.Domain;
 using Sluice.Core.Storage;
 
@@ -9,7 +10,7 @@ namespace Sluice.Server.Apis.Native;
 /// <summary>Maps core records to the native API's JSON (camelCase, RFC 3339 times, states by name).</summary>
 internal static class NativeJson
 {
-    public static JsonObject Run(RunRecord r, IReadOnlyList<StepRecord>? steps = null)
+    public static JsonObject Run(RunRecord r, IReadOnlyList<StepRecord>? steps = null, Plan? plan = null)
     {
         var o = new JsonObject
         {
@@ -33,12 +34,13 @@ internal static class NativeJson
         };
         if (steps is not null)
         {
-            o["steps"] = new JsonArray([.. steps.Select(s => (JsonNode)Step(s))]);
+            o["steps"] = new JsonArray([.. steps.Select(s => (JsonNode)Step(s, plan?.Find(s.Name)))]);
         }
         return o;
     }
 
-    public static JsonObject Step(StepRecord s) => new()
+    /// <summary>A step as stored, plus what its plan says about it (edges, guard, declared outputs) when the plan is known.</summary>
+    public static JsonObject Step(StepRecord s, StepPlan? plan = null) => new()
     {
         ["name"] = s.Name,
         ["kind"] = s.Kind,
@@ -52,7 +54,19 @@ internal static class NativeJson
         ["inputs"] = s.Inputs?.DeepClone(),
         ["outputs"] = s.Outputs?.DeepClone(),
         ["pid"] = s.Process?.Pid,
+        ["dependsOn"] = plan is null ? null : new JsonArray([.. plan.DependsOn.Select(d => (JsonNode?)d)]),
+        ["guard"] = plan?.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
+        ["declaredOutputs"] = plan is null ? null
+            : new JsonObject(plan.Outputs.Select(x => KeyValuePair.Create(x.Name, (JsonNode?)x.Type.ToString()))),
+        ["callback"] = Callback(s),
     };
+
+    /// <summary>A callback step's token (as SageMaker's ListPipelineExecutionSteps shows CallbackToken) and whether it
+    /// was answered, so that a person can answer it from the console.</summary>
+    private static JsonObject? Callback(StepRecord s) =>
+        s.Kind == "callback" && s.ExecutorData?["token"] is JsonValue t && t.TryGetValue<string>(out var token)
+            ? new JsonObject { ["token"] = token, ["answered"] = s.ExecutorData["answer"] is not null }
+            : null;
 
     public static JsonObject Event(RunEvent e) => new()
     {

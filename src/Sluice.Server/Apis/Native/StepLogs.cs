@@ -6,9 +6,12 @@ namespace Sluice.Server.Apis.Native;
 /// <summary>GET /api/v1/runs/{id}/steps/{step}/logs: a step's stdout or stderr, optionally followed until the step ends.</summary>
 internal static class StepLogs
 {
-    public static async Task StreamAsync(string id, string step, HttpContext http, RunService runs, TimeProvider time)
+    public static async Task StreamAsync(string id, string step, HttpContext http, RunService runs, TimeProvider time,
+        IHostApplicationLifetime lifetime)
     {
-        var ct = http.RequestAborted;
+        // A followed log of a long step would otherwise hold up the server's shutdown.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        var ct = stopping.Token;
         var q = http.Request;
         var attempt = NativeApi.Query(q, "attempt") is { } a ? NativeApi.ParseInt(a, "attempt", 1, 1000) : (int?)null;
         var stream = NativeApi.Query(q, "stream") ?? "stdout";

@@ -1,0 +1,90 @@
+import { useMemo } from 'preact/hooks';
+import { edgePath, layoutDag, type DagStep } from '../dag';
+import { runStateLabel, stateSymbol, stateTone } from '../state';
+
+export interface DagProps {
+  steps: (DagStep & { state?: string })[];
+  selected?: string | null;
+  onSelect?: (name: string) => void;
+  label: string;
+}
+
+/** The run's (or pipeline's) steps as a graph; each node is a button coloured by its step's state. */
+export function Dag({ steps, selected, onSelect, label }: DagProps) {
+  // Layout depends only on the shape, not on states, so live updates only recolour.
+  const shape = steps.map((s) => `${s.name}<${s.dependsOn.join(',')}>${s.guard ? `${s.guard.step}:${s.guard.branch}` : ''}`).join('|');
+  const g = useMemo(() => layoutDag(steps), [shape]);
+  const stateOf = new Map(steps.map((s) => [s.name, s.state]));
+  if (steps.length === 0) return <p class="muted">This pipeline has no steps.</p>;
+  return (
+    <div class="dag-scroll">
+      <svg
+        class="dag"
+        role="group"
+        aria-label={label}
+        width={g.width}
+        height={g.height}
+        viewBox={`0 0 ${g.width} ${g.height}`}
+      >
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+            <path d="M 0 0 L 10 5 L 0 10 z" class="dag-arrow" />
+          </marker>
+        </defs>
+        {g.edges.map((e) => {
+          const mid = e.points[Math.floor(e.points.length / 2)];
+          return (
+            <g key={`${e.from}->${e.to}`} class="dag-edge" aria-hidden="true">
+              <path d={edgePath(e.points)} marker-end="url(#arrow)" />
+              {e.label && mid && (
+                <text x={mid.x + 6} y={mid.y} class="dag-edge-label">
+                  {e.label}
+                </text>
+              )}
+            </g>
+          );
+        })}
+        {g.nodes.map((n) => {
+          const state = stateOf.get(n.name);
+          const tone = state ? stateTone(state) : 'plain';
+          const isSel = selected === n.name;
+          const text = `${n.name}, ${n.kind} step${state ? `, ${runStateLabel(state)}` : ''}`;
+          return (
+            <g
+              key={n.name}
+              class={`dag-node tone-${tone}${isSel ? ' selected' : ''}${onSelect ? ' clickable' : ''}`}
+              transform={`translate(${n.x - n.width / 2},${n.y - n.height / 2})`}
+              data-step={n.name}
+              data-state={state}
+              role={onSelect ? 'button' : 'img'}
+              tabindex={onSelect ? 0 : undefined}
+              aria-label={text}
+              aria-pressed={onSelect ? isSel : undefined}
+              onClick={onSelect ? () => onSelect(n.name) : undefined}
+              onKeyDown={onSelect ? (e) => {
+                if (e.key === 'Enter' || e.key === ' ') {
+                  e.preventDefault();
+                  onSelect(n.name);
+                }
+              } : undefined}
+            >
+              <title>{text}</title>
+              <rect width={n.width} height={n.height} rx="8" ry="8" />
+              <text x="12" y="20" class="dag-node-name">
+                {ellipsize(n.name, 20)}
+              </text>
+              <text x="12" y="37" class="dag-node-meta">
+                {state ? `${stateSymbol(state)} ${runStateLabel(state)}` : n.kind}
+                {state ? ` · ${n.kind}` : ''}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+}
+
+function ellipsize(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
