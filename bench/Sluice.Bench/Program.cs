@@ -25,6 +25,7 @@ if (args.Contains("--help") || names.Any(n => n != "all" && !suites.Contains(n))
           --no-peers      measure Sluice only
           --dir D         work directory (bench/.work)
           --keep          keep this run's directories (server data, peers' work) under the work directory
+          --profile       record the server with perf during each measured phase (into WORKDIR/profiles)
         """);
     return 2;
 }
@@ -52,6 +53,7 @@ var ctx = new BenchContext
     ApiRate = IntArg("--rate", 1000),
     ScaleRuns = IntArg("--scale-runs", 1_000_000),
     WithPeers = !args.Contains("--no-peers"),
+    Profile = args.Contains("--profile"),
 };
 if (ctx.WithPeers)
 {

@@ -33,6 +33,15 @@ internal sealed class BenchContext
 
     public bool WithPeers { get; init; } = true;
 
+    /// <summary>`--profile`: perf records the server during each measured phase (see <see cref="Profiler"/>).</summary>
+    public bool Profile { get; init; }
+
+    /// <summary>Arguments and environment for a server of this run.</summary>
+    public Task<ServerHost> StartServerAsync(string dataDir, params string[] args) =>
+        ServerHost.StartAsync(dataDir, Profile ? Profiler.ServerEnvironment : null, args);
+
+    public Task<Profiler> ProfileAsync(ServerHost server, string name) => Profiler.StartAsync(this, server.Pid, name);
+
     public List<Peer> Peers { get; set; } = [];
 
     public IEnumerable<Peer> InstalledPeers => WithPeers ? Peers.Where(p => p.Installed) : [];

@@ -43,7 +43,7 @@ internal sealed class ServerHost : IAsyncDisposable
     };
 
     /// <summary>Starts the server on the shipped defaults plus the given arguments and waits until /healthz answers.</summary>
-    public static async Task<ServerHost> StartAsync(string dataDir, params string[] args)
+    public static async Task<ServerHost> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         Directory.CreateDirectory(dataDir);
         var dll = Path.Combine(AppContext.BaseDirectory, "sluice-server.dll");
@@ -55,6 +55,10 @@ internal sealed class ServerHost : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
         psi.Environment["LOG"] = Path.Combine(dataDir, "server.log");
+        foreach (var (k, v) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start sluice-server");
         var host = new ServerHost(p, dataDir, port);
         var deadline = Stopwatch.StartNew();

@@ -20,7 +20,7 @@ internal static class ApiLatency
         var lines = new List<Line>();
         var work = ctx.NewDir("api-load");
 
-        await using (var server = await ServerHost.StartAsync(ctx.NewDir("api")))
+        await using (var server = await ctx.StartServerAsync(ctx.NewDir("api")))
         {
             await server.CreatePipelineAsync(ctx.Sluice("reads.yaml"));
             await using var feed = await EventFeed.OpenAsync(server.BaseAddress);
@@ -35,8 +35,11 @@ internal static class ApiLatency
                 await feed.WaitTerminalAsync(id, TimeSpan.FromMinutes(2));
             }
             ctx.Log($"api: native GET /api/v1/runs/{{id}} at {ctx.ApiRate}/s");
-            lines.Add(new Line("`GET /api/v1/runs/{id}` (native; run with 4 steps)", "Sluice", ctx.ApiRate,
-                await LoadGen.RunInProcessAsync(work, "get", server.BaseAddress, ctx.ApiRate, ctx.ApiSeconds, ids.Select(id => $"api/v1/runs/{id}"))));
+            await using (await ctx.ProfileAsync(server, "api"))
+            {
+                lines.Add(new Line("`GET /api/v1/runs/{id}` (native; run with 4 steps)", "Sluice", ctx.ApiRate,
+                    await LoadGen.RunInProcessAsync(work, "get", server.BaseAddress, ctx.ApiRate, ctx.ApiSeconds, ids.Select(id => $"api/v1/runs/{id}"))));
+            }
 
             // HOOK (faces): the same reads through the SageMaker and Vertex faces, measured as soon as a build has them.
             var arns = await FaceHooks.SageMakerExecutionsAsync(server.BaseAddress, runs, "bench-reads");

@@ -15,7 +15,7 @@ internal static class BatchStop
         var dir = ctx.NewDir("batch-stop");
         ctx.Log($"batch-stop: storing {stored - active:N0} finished runs");
         await StoreFiller.FillAsync(Path.Combine(dir, "sluice.db"), stored - active, ctx.Log);
-        await using var server = await ServerHost.StartAsync(dir, "--slots", (active + 100).ToString(CultureInfo.InvariantCulture));
+        await using var server = await ctx.StartServerAsync(dir, "--slots", (active + 100).ToString(CultureInfo.InvariantCulture));
         await server.CreatePipelineAsync(ctx.Sluice("sleeper.yaml"));
         await using var feed = await EventFeed.OpenAsync(server.BaseAddress);
         var idleRss = server.RssKb;
@@ -24,20 +24,23 @@ internal static class BatchStop
         var prefix = Procs.NewMarker();
         var ids = new string[active];
         var startClock = Stopwatch.StartNew();
+        var startProfile = await ctx.ProfileAsync(server, "batch-start");
         await Parallel.ForEachAsync(Enumerable.Range(0, active), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
         {
             var marker = prefix + i.ToString("000", CultureInfo.InvariantCulture);
             var run = await server.Client.StartRunAsync(new StartRun("sleeper") { Parameters = new Dictionary<string, object?> { ["marker"] = marker } }, ct);
             ids[i] = run.Id;
-            await feed.WaitAsync(run.Id, e => e.Step == "s" && e.To == "Running", TimeSpan.FromMinutes(5));
+            await WaitRunningAsync(server, feed, run.Id, ct);
         });
         var startTook = startClock.Elapsed;
+        await startProfile.DisposeAsync();
         // Every step records Running once its process exists; the check below is of /proc itself.
         var running = Procs.Snapshot().Count(p => p.CommandLine.StartsWith("sleep " + prefix, StringComparison.Ordinal));
         await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider.System);
         var activeRss = server.RssKb;
 
         ctx.Log("batch-stop: stopping them with one operation");
+        var stopProfile = await ctx.ProfileAsync(server, "batch-stop");
         var t0 = Stopwatch.GetTimestamp();
         var op = await server.Client.BatchStopAsync(new Sluice.Client.BatchStop { RunIds = ids, GraceSeconds = 0, Reason = "bench" });
         var answered = Stopwatch.GetElapsedTime(t0);
@@ -47,9 +50,15 @@ internal static class BatchStop
             op = await server.Client.GetOperationAsync(op.Id);
         }
         var done = Stopwatch.GetElapsedTime(t0);
-        var allStopped = await Task.WhenAll(ids.Select(id => feed.WaitTerminalAsync(id, TimeSpan.FromMinutes(2))));
-        var lastStopped = Stopwatch.GetElapsedTime(t0, allStopped.Max(e => e.ReceivedTicks));
-        var notStopped = allStopped.Count(e => e.To != "Stopped");
+        await stopProfile.DisposeAsync();
+        // The event stream may skip some events (see the throughput suite); the runs themselves say how they ended.
+        var seen = ids.Select(id => feed.Of(id).FirstOrDefault(e => e.IsRunTerminal)).Where(e => e is not null).ToList();
+        var lastStopped = seen.Count > 0 ? Stopwatch.GetElapsedTime(t0, seen.Max(e => e!.ReceivedTicks)) : TimeSpan.Zero;
+        var notStopped = 0;
+        foreach (var id in ids)
+        {
+            notStopped += (await server.Client.GetRunAsync(id)).State == "Stopped" ? 0 : 1;
+        }
         var left = Procs.WithMarker(prefix);
         Procs.KillAll(left);
 
@@ -66,7 +75,7 @@ internal static class BatchStop
             ["step processes (`sleep M`) alive before the stop", running.ToString(CultureInfo.InvariantCulture), active.ToString(CultureInfo.InvariantCulture)],
             ["batch stop answered (operation created, every run Stopping)", Stats.Ms(answered.TotalMilliseconds), "-"],
             ["batch stop done", Stats.Ms(done.TotalMilliseconds), "<= 2 s"],
-            ["last run's Stopped event", Stats.Ms(lastStopped.TotalMilliseconds), "-"],
+            [$"last run's Stopped event ({seen.Count} of {active} seen on the event stream)", Stats.Ms(lastStopped.TotalMilliseconds), "-"],
             ["runs not Stopped / processes left", $"{notStopped} / {left.Count}", "0 / 0"],
         ]);
         section.Add(new Figure($"5. batch stop of {active:N0} running runs, until the operation is done", Stats.Ms(done.TotalMilliseconds), "<= 2 s",
@@ -74,5 +83,32 @@ internal static class BatchStop
         section.Add(new Figure($"7. server memory, {stored:N0} stored and {active:N0} active runs", Stats.F("{0:0} MiB", activeRss / 1024.0), "reported", null,
             ""));
         return section;
+    }
+
+    /// <summary>Until the run's step is recorded Running: from the event stream, or from the run when the stream skipped it.</summary>
+    private static async Task WaitRunningAsync(ServerHost server, EventFeed feed, string id, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await feed.WaitAsync(id, e => e.Step == "s" && e.To == "Running", TimeSpan.FromSeconds(2));
+                return;
+            }
+            catch (TimeoutException)
+            {
+                var run = await server.Client.GetRunAsync(id, ct);
+                var step = run.Steps is [var first, ..] ? first : null;
+                if (step?.State is "Running")
+                {
+                    return;
+                }
+                if (clock.Elapsed > TimeSpan.FromMinutes(5) || run.State is "Succeeded" or "Failed" or "Stopped")
+                {
+                    throw new InvalidOperationException($"run {id} is {run.State} and its step {step?.State}, not Running");
+                }
+            }
+        }
     }
 }

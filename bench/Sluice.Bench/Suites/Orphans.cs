@@ -52,7 +52,7 @@ internal static class Orphans
     private static async Task<List<Trial>> SluiceAsync(BenchContext ctx, int n)
     {
         ctx.Log($"orphans: Sluice, {n} runs");
-        await using var server = await ServerHost.StartAsync(ctx.NewDir("orphans"), "--slots", "64");
+        await using var server = await ctx.StartServerAsync(ctx.NewDir("orphans"), "--slots", "64");
         await server.CreatePipelineAsync(ctx.Sluice("stop8.yaml"));
         await using var feed = await EventFeed.OpenAsync(server.BaseAddress);
         var stops = new List<(string Marker, long At, string Time, int Started)>();

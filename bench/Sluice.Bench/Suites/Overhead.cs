@@ -90,7 +90,7 @@ internal static class Overhead
     private static async Task<Times> SluiceAsync(BenchContext ctx, int runs)
     {
         ctx.Log("overhead: Sluice");
-        await using var server = await ServerHost.StartAsync(ctx.NewDir("overhead"), "--slots", "2");
+        await using var server = await ctx.StartServerAsync(ctx.NewDir("overhead"), "--slots", "2");
         foreach (var f in new[] { "chain1.yaml", "chain100.yaml", "fan200.yaml" })
         {
             await server.CreatePipelineAsync(ctx.Sluice(f));
@@ -119,6 +119,7 @@ internal static class Overhead
         }
         await TimeAsync("chain1");
         await TimeAsync("chain100");
+        await using var profile = await ctx.ProfileAsync(server, "overhead");
         return new Times(await MedianAsync("chain1"), await MedianAsync("chain100"), await MedianAsync("fan200"));
     }
 }

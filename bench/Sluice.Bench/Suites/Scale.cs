@@ -24,7 +24,7 @@ internal static class Scale
         var (dir, filled) = await DatasetAsync(ctx, n);
         var dbBytes = new FileInfo(Path.Combine(dir, "sluice.db")).Length;
         var startClock = Stopwatch.StartNew();
-        await using var server = await ServerHost.StartAsync(dir);
+        await using var server = await ctx.StartServerAsync(dir);
         var startTook = startClock.Elapsed;
         var http = server.Http;
 
@@ -65,6 +65,7 @@ internal static class Scale
             await GetAsync(i % 2 == 0 ? shapes[i / 2 % shapes.Count].Path : pages[i / 2 % pages.Count]);
         }
         ctx.Log("scale: lists");
+        var profile = await ctx.ProfileAsync(server, "scale");
         var samples = shapes.Select(_ => new List<double>()).ToList();
         var counts = new int[shapes.Count];
         var spent = new TimeSpan[shapes.Count];
@@ -84,6 +85,7 @@ internal static class Scale
             }
             pageMs.Add((await GetAsync(pages[round % pages.Count])).Ms);
         }
+        await profile.DisposeAsync();
         var rows = new List<IReadOnlyList<string>>();
         var all = new List<double>();
         for (var k = 0; k < shapes.Count; k++)

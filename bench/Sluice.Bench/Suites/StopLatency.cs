@@ -16,13 +16,17 @@ internal static class StopLatency
     public static async Task<Section> RunAsync(BenchContext ctx)
     {
         var section = new Section("stop", "1. Stop latency");
-        await using var server = await ServerHost.StartAsync(ctx.NewDir("stop"), "--slots", "64");
+        await using var server = await ctx.StartServerAsync(ctx.NewDir("stop"), "--slots", "64");
         await server.CreatePipelineAsync(ctx.Sluice("stop8.yaml"));
         await server.CreatePipelineAsync(ctx.Sluice("stop8-ignore-term.yaml"));
         await using var feed = await EventFeed.OpenAsync(server.BaseAddress);
 
         ctx.Log($"stop: {ctx.StopRuns} runs, grace 0");
-        var fast = await MeasureAsync(server, feed, "stop8", ctx.StopRuns, 0);
+        StopLatency.Result fast;
+        await using (await ctx.ProfileAsync(server, "stop"))
+        {
+            fast = await MeasureAsync(server, feed, "stop8", ctx.StopRuns, 0);
+        }
         ctx.Log($"stop: {ctx.GraceRuns} runs ignoring SIGTERM, grace 1 s");
         var slow = await MeasureAsync(server, feed, "stop8-ignore-term", ctx.GraceRuns, 1);
         var engine = await EngineInProcess.StopLatencyAsync(ctx, ctx.StopRuns);

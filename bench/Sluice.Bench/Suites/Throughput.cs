@@ -46,7 +46,7 @@ internal static class Throughput
     private static async Task<Result> MeasureAsync(BenchContext ctx, string file, string pipeline, int seconds)
     {
         ctx.Log($"throughput: {pipeline}, {Clients} clients, {seconds} s");
-        await using var server = await ServerHost.StartAsync(ctx.NewDir("throughput"));
+        await using var server = await ctx.StartServerAsync(ctx.NewDir("throughput"));
         await server.CreatePipelineAsync(ctx.Sluice(file));
         await using var feed = await EventFeed.OpenAsync(server.BaseAddress);
         long started = 0;
@@ -69,7 +69,10 @@ internal static class Throughput
         await Task.Delay(TimeSpan.FromSeconds(5), TimeProvider.System);
         var (s0, c0, w0) = (Interlocked.Read(ref started), server.CpuTime, TimeProvider.System.GetUtcNow());
         var clock = Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(seconds), TimeProvider.System);
+        await using (await ctx.ProfileAsync(server, "throughput"))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(seconds), TimeProvider.System);
+        }
         var (s1, c1, w1) = (Interlocked.Read(ref started), server.CpuTime, TimeProvider.System.GetUtcNow());
         var took = clock.Elapsed.TotalSeconds;
         var rss = server.RssKb;
