@@ -118,6 +118,8 @@ internal static class Procs
         }
     }
 
-    /// <summary>A marker no other process on the machine carries: a sleep duration of 600 s plus a random fraction.</summary>
-    public static string NewMarker() => "600." + Random.Shared.NextInt64(100_000_000, 999_999_999).ToString(CultureInfo.InvariantCulture);
+    /// <summary>A marker no other process on the machine carries: a sleep duration of 600 s plus a random fraction. Its last
+    /// digit is never 0: Snakemake reads a config value as a number and would write 600.5 for 600.50.</summary>
+    public static string NewMarker() =>
+        "600." + Random.Shared.NextInt64(10_000_000, 99_999_999).ToString(CultureInfo.InvariantCulture) + Random.Shared.Next(1, 10).ToString(CultureInfo.InvariantCulture);
 }
