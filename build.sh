@@ -3,6 +3,7 @@
 #   ./build.sh run [server args]   build the web console (when its sources changed) and start the server on embedded
 #                                  defaults (http://127.0.0.1:9400, ./data); the console is served at /
 #   ./build.sh test                install what the tests need, build, and run every test
+#   ./build.sh cli                 build the sluice command-line tool and say where it is (see docs/cli.md)
 #   ./build.sh bench [suite...]    run the benchmarks; with no suite named, all of them, written to docs/benchmarks.md
 #                                  (see bench/README.md)
 set -euo pipefail
@@ -56,12 +57,37 @@ install_test_deps() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The SageMaker and SQS faces are tested with the real clients: AWS CLI v2 and Debian's boto3 (older botocore, SQS
+  # query protocol) from Debian, node for the AWS JS SDK. boto3 and AWS CLI v1 come with the image's pip Python.
+  [ -x /usr/bin/aws ] || missing+=(awscli)
+  /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  command -v script >/dev/null 2>&1 || missing+=(bsdutils)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "build.sh: installing ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+  # @aws-sdk/client-sagemaker and @aws-sdk/client-sqs, pinned by the lock file; installed again only when it changed.
+  local node_dir=tests/Sluice.Server.Tests/SageMaker/node
+  if [ ! -f "$node_dir/node_modules/.package-lock.json" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+    echo "build.sh: npm ci in $node_dir"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
+# Node packages of test folders (a package-lock.json next to the tests that use them): npm ci when missing or stale.
+install_node_deps() {
+  local lock dir
+  while IFS= read -r lock; do
+    dir=$(dirname "$lock")
+    if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules/.package-lock.json" ]; then
+      echo "build.sh: npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done < <(find tests -name package-lock.json -not -path '*/node_modules/*' | sort)
 }
 
 # The orchestrators the benchmarks compare against (Debian packages); installed only when missing.
@@ -100,6 +126,7 @@ case "$cmd" in
       exit 2
     fi
     build_console
+    install_node_deps
     dotnet build Sluice.slnx -c Release -v quiet -nologo
     status=0 passed=0 failed=0
     log=$(mktemp)
@@ -127,6 +154,13 @@ case "$cmd" in
     [ "$failed" -eq 0 ] || status=1
     exit $status
     ;;
+  cli)
+    need_dotnet
+    dotnet build src/Sluice.Cli -c Release -v quiet -nologo >/dev/null
+    bin="$PWD/src/Sluice.Cli/bin/Release/net10.0"
+    echo "sluice is built: $bin/sluice"
+    echo "put it on your PATH with:  export PATH=\"$bin:\$PATH\""
+    ;;
   bench)
     need_dotnet
     case " $* " in *" --no-peers "*|*" --help "*) ;; *) install_bench_peers ;; esac
@@ -134,7 +168,7 @@ case "$cmd" in
     exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
   *)
-    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | bench [suite...] [--help]" >&2
+    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [suite...] [--help]" >&2
     exit 2
     ;;
 esac

@@ -8,7 +8,7 @@ public sealed partial class SqliteStore
 {
     private const string RunColumns =
         "id, tenant, location, pipeline_id, pipeline_name, pipeline_version, state, version, created_at, started_at, " +
-        "ended_at, updated_at, parameters, labels, display_name, error, stop, face, face_data";
+        "ended_at, updated_at, parameters, labels, display_name, error, stop, face, face_data, description, max_parallel_steps";
 
     private static readonly string[] ImmutableRunColumns =
         ["id", "tenant", "location", "pipeline_id", "pipeline_name", "pipeline_version", "created_at", "face"];
@@ -32,6 +32,9 @@ public sealed partial class SqliteStore
     private static readonly string UpdateRunSql =
         $"UPDATE runs SET {Db.Assign(RunColumns, ImmutableRunColumns)} WHERE id = @id AND version = @expected_version";
     private static readonly string InsertStepSql = Db.Insert("steps", StepColumns + ", ordinal");
+    // A step made while the run goes (ExpectedVersion 0) reads back after every step the run has so far.
+    private static readonly string AppendStepSql = Db.Insert("steps", StepColumns + ", ordinal").Replace("@ordinal",
+        "(SELECT coalesce(max(ordinal), -1) + 1 FROM steps WHERE run_id = @run_id)", StringComparison.Ordinal) + " ON CONFLICT (run_id, name) DO NOTHING";
     private static readonly string UpdateStepSql =
         $"UPDATE steps SET {Db.Assign(StepColumns, "run_id", "name")} WHERE run_id = @run_id AND name = @name AND version = @expected_version";
     private static readonly string InsertEventSql = Db.Insert("events", EventColumns) + " RETURNING seq";
@@ -87,9 +90,14 @@ public sealed partial class SqliteStore
             }
             foreach (var (step, expected) in change.Steps)
             {
-                if (s.Command(UpdateStepSql).WithStep(step).With("@expected_version", expected).ExecuteNonQuery() == 0)
+                var rows = expected == 0
+                    ? s.Command(AppendStepSql).WithStep(step).ExecuteNonQuery()
+                    : s.Command(UpdateStepSql).WithStep(step).With("@expected_version", expected).ExecuteNonQuery();
+                if (rows == 0)
                 {
-                    throw new ConcurrencyException($"Step '{step.Name}' of run '{run.Id}' is gone or not at version {expected}.");
+                    throw new ConcurrencyException(expected == 0
+                        ? $"Step '{step.Name}' of run '{run.Id}' exists already."
+                        : $"Step '{step.Name}' of run '{run.Id}' is gone or not at version {expected}.");
                 }
             }
             if (change.Idempotency is { } idempotency && !TryInsertIdempotency(s, idempotency))
@@ -151,6 +159,12 @@ public sealed partial class SqliteStore
             var sql = ListRunsSql(from, filter, states.Count, order);
             return ToPage(filter.Command(s, sql).ReadAll(ReadRun), query.PageSize, r => PageToken.Encode(RunsPage, r.CreatedAt, r.Id));
         }, ct);
+    }
+
+    public string PageTokenAfter(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return PageToken.Encode(RunsPage, run.CreatedAt, run.Id);
     }
 
     /// <summary>One branch per state, each a range scan of a (..., state, created_at, id) index, merged: an IN list
@@ -291,6 +305,8 @@ public sealed partial class SqliteStore
             Stop = Db.ParseStop(row.TextOrNull()),
             Face = row.Text(),
             FaceData = row.JsonOrNull(),
+            Description = row.TextOrNull(),
+            MaxParallelSteps = row.Int32OrNull(),
         };
     }
 
@@ -358,7 +374,8 @@ file static class RunParameters
         .With("@state", r.State.ToString()).With("@version", r.Version).With("@created_at", Db.Ticks(r.CreatedAt))
         .With("@started_at", Db.Ticks(r.StartedAt)).With("@ended_at", Db.Ticks(r.EndedAt)).With("@updated_at", Db.Ticks(r.UpdatedAt))
         .With("@parameters", Db.Json(r.Parameters)).With("@labels", Db.Labels(r.Labels)).With("@display_name", r.DisplayName)
-        .With("@error", r.Error).With("@stop", Db.Stop(r.Stop)).With("@face", r.Face).With("@face_data", Db.Json(r.FaceData));
+        .With("@error", r.Error).With("@stop", Db.Stop(r.Stop)).With("@face", r.Face).With("@face_data", Db.Json(r.FaceData))
+        .With("@description", r.Description).With("@max_parallel_steps", r.MaxParallelSteps);
 
     public static SqliteCommand WithStep(this SqliteCommand c, StepRecord s) => c
         .With("@run_id", s.RunId).With("@name", s.Name).With("@kind", s.Kind).With("@state", s.State.ToString())

@@ -12,6 +12,7 @@ public sealed class RunService(RunEngine engine)
 {
     public const int MaxPageSize = 1000;
     public const int MaxLabels = 64;
+    public const int MaxDescription = 3072;
 
     private IRunStore Store => engine.Store;
 
@@ -20,7 +21,9 @@ public sealed class RunService(RunEngine engine)
         var problems = new List<Problem>();
         Validation.Labels(req.Labels, problems);
         Validation.Text(req.DisplayName, "displayName", 256, problems);
+        Validation.Text(req.Description, "description", MaxDescription, problems);
         Validation.Token(req.IdempotencyToken, "idempotencyToken", problems);
+        MaxParallel(req.MaxParallelSteps, problems);
         if (req.RunId is not null && !Ids.IsValidRunId(req.RunId))
         {
             problems.Add(new Problem("runId", "must be 1-63 characters of a-z, 0-9 and '-', start with a letter and not end with '-'"));
@@ -64,6 +67,7 @@ public sealed class RunService(RunEngine engine)
             Id = req.RunId ?? Ids.New(), Scope = req.Scope, PipelineId = pipeline.Id, PipelineName = pipeline.Name, PipelineVersion = version,
             State = RunState.Queued, Version = 1, CreatedAt = now, UpdatedAt = now, Parameters = parameters,
             Labels = req.Labels ?? new Dictionary<string, string>(), DisplayName = req.DisplayName, Face = req.Face, FaceData = req.FaceData,
+            Description = req.Description, MaxParallelSteps = req.MaxParallelSteps,
         };
         var steps = plan.Steps.Select(s => new StepRecord { RunId = run.Id, Name = s.Name, Kind = s.Kind, State = StepState.Pending, Version = 1 })
             .ToList();
@@ -145,6 +149,96 @@ public sealed class RunService(RunEngine engine)
         }
     }
 
+    /// <summary>Most runs a filtered list reads from the store for one page (it may then answer with fewer runs and a token).</summary>
+    public const int MaxScanned = 20_000;
+
+    /// <summary>Most runs a list in an order other than creation time sorts.</summary>
+    public const int MaxSorted = 10_000;
+
+    private const string SortedTokenPrefix = "sorted.";
+
+    /// <summary>Runs matching <paramref name="where"/> in <paramref name="order"/> (creation time, newest first, by default). The
+    /// store pages by creation time; a filter is applied while reading (a page may hold fewer runs than asked, with a token
+    /// to go on); another order sorts every matching run (at most <see cref="MaxSorted"/>) and pages by position.</summary>
+    public async Task<Page<RunRecord>> ListAsync(RunQuery query, RunCondition? where, RunOrder? order, CancellationToken ct)
+    {
+        order ??= RunOrder.Default;
+        if (order.Field is not (RunField.CreatedAt or RunField.UpdatedAt or RunField.StartedAt or RunField.EndedAt))
+        {
+            throw SluiceException.Invalid($"runs cannot be ordered by {order.Field}");
+        }
+        if (order.Field == RunField.CreatedAt)
+        {
+            var q = query with { OldestFirst = !order.Descending };
+            if (where is null)
+            {
+                return await ListAsync(q, ct);
+            }
+            var found = new List<RunRecord>();
+            var token = q.PageToken;
+            var scanned = 0;
+            do
+            {
+                var page = await ListAsync(q with { PageSize = Math.Min(MaxPageSize, Math.Max(q.PageSize, 100)), PageToken = token }, ct);
+                token = page.NextPageToken;
+                foreach (var r in page.Items)
+                {
+                    scanned++;
+                    if (!where.Test(r))
+                    {
+                        continue;
+                    }
+                    found.Add(r);
+                    if (found.Count == q.PageSize)
+                    {
+                        // Full in the middle of the store's page: the next page starts right after this run.
+                        return new Page<RunRecord>(found, ReferenceEquals(r, page.Items[^1]) ? token : Store.PageTokenAfter(r));
+                    }
+                }
+            }
+            while (token is not null && scanned < MaxScanned);
+            return new Page<RunRecord>(found, token);
+        }
+
+        if (query.PageSize is < 1 or > MaxPageSize)
+        {
+            throw SluiceException.Invalid($"pageSize must be between 1 and {MaxPageSize}");
+        }
+        var offset = 0;
+        if (query.PageToken is { } t && (!t.StartsWith(SortedTokenPrefix, StringComparison.Ordinal)
+            || !int.TryParse(t[SortedTokenPrefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset)))
+        {
+            throw SluiceException.Invalid("pageToken is not valid");
+        }
+        var all = new List<RunRecord>();
+        string? next = null;
+        do
+        {
+            var page = await ListAsync(query with { PageSize = MaxPageSize, PageToken = next, OldestFirst = false }, ct);
+            all.AddRange(where is null ? page.Items : page.Items.Where(where.Test));
+            next = page.NextPageToken;
+            if (all.Count > MaxSorted)
+            {
+                throw new SluiceException(ErrorKind.InvalidArgument,
+                    $"more than {MaxSorted} runs match: narrow the filter, or order them by creation time");
+            }
+        }
+        while (next is not null);
+        Func<RunRecord, DateTimeOffset?> key = order.Field switch
+        {
+            RunField.UpdatedAt => r => r.UpdatedAt,
+            RunField.StartedAt => r => r.StartedAt,
+            _ => r => r.EndedAt,
+        };
+        // Runs without the time (not started or not ended) come last either way.
+        var sorted = order.Descending
+            ? all.OrderBy(r => key(r) is null).ThenByDescending(key).ThenByDescending(r => r.Id, StringComparer.Ordinal)
+            : all.OrderBy(r => key(r) is null).ThenBy(key).ThenBy(r => r.Id, StringComparer.Ordinal);
+        var items = sorted.Skip(offset).Take(query.PageSize).ToList();
+        var more = offset + items.Count < all.Count;
+        return new Page<RunRecord>(items, more ? SortedTokenPrefix + (offset + items.Count).ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+    }
+
     /// <summary>Stops a run: Running -> Stopping is durable when this returns; see ARCHITECTURE "How a stop flows".</summary>
     public async Task<StopAnswer> StopAsync(StopRunRequest req, CancellationToken ct)
     {
@@ -204,6 +298,67 @@ public sealed class RunService(RunEngine engine)
         {
             AnsweredState = Enum.TryParse<RunState>(first, out var st) ? st : current.State,
         };
+    }
+
+    /// <summary>Changes a run's display name, description or parallelism, in any state; through its writer while it is active.</summary>
+    public async Task<RunRecord> UpdateAsync(UpdateRunRequest req, CancellationToken ct)
+    {
+        var problems = new List<Problem>();
+        Validation.Text(req.DisplayName, "displayName", 256, problems);
+        Validation.Text(req.Description, "description", MaxDescription, problems);
+        MaxParallel(req.MaxParallelSteps, problems);
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+        var run = await FindAsync(req.RunId, req.Scope, ct);
+        return await engine.UpdateAsync(run.Id, req, ct);
+    }
+
+    /// <summary>Runs a Failed or Stopped run again under the same id: succeeded steps keep their outputs, the others are
+    /// Pending again and the run is Running. Any other state is a <see cref="ErrorKind.FailedPrecondition"/>.</summary>
+    public async Task<RunRecord> RetryAsync(RetryRunRequest req, CancellationToken ct)
+    {
+        var problems = new List<Problem>();
+        Validation.Token(req.IdempotencyToken, "idempotencyToken", problems);
+        MaxParallel(req.MaxParallelSteps, problems);
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+        var run = await FindAsync(req.RunId, req.Scope, ct);
+        IdempotencyRecord? idem = null;
+        if (req.IdempotencyToken is { } token)
+        {
+            var scope = $"retry:{run.Scope.Tenant}";
+            var hash = RunEngine.Hash($"{run.Id}\n{req.MaxParallelSteps}");
+            var prior = await Store.GetIdempotencyAsync(scope, token, ct);
+            if (prior is not null)
+            {
+                return prior.RequestHash == hash ? await FindAsync(run.Id, req.Scope, ct)
+                    : throw new SluiceException(ErrorKind.AlreadyExists, "the idempotency token was already used for a different request");
+            }
+            idem = new IdempotencyRecord { Scope = scope, Token = token, RequestHash = hash, Response = run.Id, CreatedAt = engine.Time.GetUtcNow() };
+        }
+        try
+        {
+            return await engine.RetryAsync(run.Id, req, idem, ct);
+        }
+        catch (ConcurrencyException) when (idem is not null)
+        {
+            // The same token raced in twice: the retry that won answers for both.
+            var prior = await Store.GetIdempotencyAsync(idem.Scope, idem.Token, ct);
+            return prior?.RequestHash == idem.RequestHash ? await FindAsync(run.Id, req.Scope, ct)
+                : throw new SluiceException(ErrorKind.AlreadyExists, "the idempotency token was already used for a different request");
+        }
+    }
+
+    private static void MaxParallel(int? value, List<Problem> problems)
+    {
+        if (value is < 1 or > 100_000)
+        {
+            problems.Add(new Problem("maxParallelSteps", "must be between 1 and 100000"));
+        }
     }
 
     /// <summary>Completes a callback step's token (success with outputs, or failure); returns the run after the answer.</summary>

@@ -1,11 +1,17 @@
 using Sluice.Core.Api;
 using Sluice.Core.Definitions;
+using Sluice.Core.Definitions.Kfp;
 using Sluice.Core.Engine;
 using Sluice.Core.Execution;
 using Sluice.Core.Storage;
 using Sluice.Executors.Function;
 using Sluice.Executors.Process;
+using Sluice.Server.Apis;
 using Sluice.Server.Apis.Native;
+using Sluice.Server.Apis.SageMaker;
+using Sluice.Server.Apis.Sqs;
+using Sluice.Server.Apis.Vertex;
+using Sluice.Server.Auth;
 using Sluice.Server.Transports;
 using Sluice.Storage.Sqlite;
 
@@ -52,6 +58,8 @@ public static class SluiceServer
         services.AddSingleton<EventHub>();
         services.AddSingleton<IDefinitionCompiler, NativeDefinitionCompiler>();
         services.AddSingleton<IDefinitionCompiler, Sluice.Core.Definitions.SageMaker.SageMakerDefinitionCompiler>();
+        services.AddSingleton<IDefinitionCompiler, KfpDefinitionCompiler>();
+        services.AddSingleton(VertexAccess.From(config));
         services.AddSingleton(sp => new DefinitionCompilers(sp.GetServices<IDefinitionCompiler>()));
         services.AddSingleton<IQueueStore>(store);
         services.AddSingleton<IFunctionStore>(store);
@@ -66,6 +74,10 @@ public static class SluiceServer
         services.AddSingleton<RunService>();
         services.AddSingleton<PipelineService>();
         services.AddSingleton<OperationService>();
+        services.AddSingleton<IdempotencyService>();
+        services.AddSingleton(AwsAuthOptions.FromConfiguration(config));
+        services.AddSingleton<SageMakerApi>();
+        services.AddSingleton<SqsApi>();
         services.AddHostedService<EngineHost>();
         services.AddOpenApi("v1");
 
@@ -74,11 +86,15 @@ public static class SluiceServer
         app.Use((http, next) => http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
+        app.Use((http, next) => VertexApi.Owns(http.Request.Path) ? VertexErrors.HandleAsync(http, () => next(http)) : next(http));
+        // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
+        app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
         app.UseConsoleFiles(consoleDir);
         app.UseRouting();
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
         app.MapOpenApi("/api/{documentName}/openapi.json");
         NativeApi.Map(app);
+        VertexApi.Map(app);
         app.MapFallback("/api/{**rest}", (HttpContext http) =>
             ProblemResults.WriteAsync(http, StatusCodes.Status404NotFound, "NotFound", $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
         app.MapConsoleFallback(consoleDir);
