@@ -6,6 +6,10 @@
 #   ./build.sh cli                 build the sluice command-line tool and say where it is (see docs/cli.md)
 #   ./build.sh bench [suite...]    run the benchmarks; with no suite named, all of them, written to docs/benchmarks.md
 #                                  (see bench/README.md)
+#   ./build.sh fuzz [--seed N] [--count M] [--only K] [--filter NAME]
+#                                  the fuzz harness for longer runs or to replay one case (see docs/reliability.md)
+#   ./build.sh soak [--seconds S] [--rate R]
+#                                  the soak test, 10 minutes by default (see docs/reliability.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -167,8 +171,27 @@ case "$cmd" in
     dotnet build bench/Sluice.Bench -c Release -v quiet -nologo >/dev/null
     exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
+  fuzz|soak)
+    need_dotnet
+    filter=$([ "$cmd" = fuzz ] && echo "FullyQualifiedName~Fuzz" || echo "FullyQualifiedName~Soak")
+    export SLUICE_SOAK_SECONDS=600
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --seed) export SLUICE_FUZZ_SEED="$2"; shift 2 ;;
+        --count) export SLUICE_FUZZ_COUNT="$2"; shift 2 ;;
+        --only) export SLUICE_FUZZ_ONLY="$2"; shift 2 ;;
+        --filter) filter="FullyQualifiedName~$2"; shift 2 ;;
+        --seconds) export SLUICE_SOAK_SECONDS="$2"; shift 2 ;;
+        --rate) export SLUICE_SOAK_RATE="$2"; shift 2 ;;
+        *) echo "build.sh $cmd: unknown option $1" >&2; exit 2 ;;
+      esac
+    done
+    dotnet build tests/Sluice.Reliability.Tests -c Release -v quiet -nologo >/dev/null
+    exec dotnet test tests/Sluice.Reliability.Tests -c Release --no-build --nologo -v quiet --filter "$filter" \
+      --logger "console;verbosity=normal"
+    ;;
   *)
-    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [suite...] [--help]" >&2
+    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [suite...] [--help] | fuzz [--seed N] [--count M] [--only K] | soak [--seconds S]" >&2
     exit 2
     ;;
 esac

@@ -91,8 +91,24 @@ public sealed partial class SqliteStore : IRunStore, IPipelineStore, IOperationS
 
     private Task<T> ReadAsync<T>(Func<Session, T> read, CancellationToken ct) => _readers.UseAsync(read, ct);
 
-    private Task<T> WriteAsync<T>(Func<Session, T> write, CancellationToken ct) =>
-        _writer.UseAsync(session => session.InTransaction(write), ct);
+    private async Task<T> WriteAsync<T>(Func<Session, T> write, CancellationToken ct)
+    {
+        try
+        {
+            return await _writer.UseAsync(session => session.InTransaction(write), ct);
+        }
+        catch (SqliteException e) when (IsOutOfSpace(e))
+        {
+            // The transaction rolled back: nothing was written. Callers (and through them the faces) get a retryable error
+            // that says what to do, not an internal failure.
+            throw new Core.Api.SluiceException(Core.Api.ErrorKind.Unavailable,
+                "the data directory is full (no space left on its device); nothing was changed; free space and try again");
+        }
+    }
+
+    /// <summary>SQLITE_FULL, or a failed write of the database or its WAL (what ENOSPC becomes in SQLite).</summary>
+    internal static bool IsOutOfSpace(SqliteException e) =>
+        e.SqliteErrorCode == 13 || e.SqliteExtendedErrorCode is 778 or 4874;
 
     private static async Task<SqliteConnection> ConnectAsync(string path, SqliteOpenMode mode, SqliteStoreOptions options, CancellationToken ct)
     {

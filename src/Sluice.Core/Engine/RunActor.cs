@@ -46,6 +46,11 @@ internal sealed class RunActor
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
+    /// <summary>How many writers of this run crashed in a row before this one (for the back-off of the next revival).</summary>
+    public int Crashes { get; set; }
+
+    private bool crashed;
+
     public void Start(IReadOnlyList<StepRecord> stored, bool resume)
     {
         foreach (var s in stored)
@@ -156,6 +161,7 @@ internal sealed class RunActor
         catch (Exception e)
         {
             engine.Log.ActorCrashed(run.Id, e);
+            crashed = true;
         }
         finally
         {
@@ -178,6 +184,12 @@ internal sealed class RunActor
                 m.Abandon();
             }
             engine.Retire(this);
+            if (crashed)
+            {
+                // What is stored is the truth (nothing outside happened before its commit): a new writer picks the run up
+                // from there once the cause (a full disk, a store that went away) has passed, without waiting for a restart.
+                engine.Revive(run.Id, Crashes + 1);
+            }
         }
     }
 
@@ -255,6 +267,7 @@ internal sealed class RunActor
             if (tx.HasChanges)
             {
                 await tx.CommitAsync(ct, idempotency);
+                Crashes = 0;
             }
         }
         catch (Exception e)

@@ -297,6 +297,50 @@ public sealed partial class RunEngine : IAsyncDisposable
 
     internal void Retire(RunActor actor) => actors.TryRemove(new KeyValuePair<string, RunActor>(actor.RunId, actor));
 
+    /// <summary>Starts a new writer for a run whose writer crashed, after a pause that doubles (from half a second up to a
+    /// minute) while the writers keep crashing; a run that ended or a node that shuts down meanwhile needs none.</summary>
+    internal void Revive(string runId, int crashes)
+    {
+        if (shutdown.IsCancellationRequested)
+        {
+            return;
+        }
+        var delay = TimeSpan.FromMilliseconds(Math.Min(60_000, 500 * Math.Pow(2, Math.Min(crashes - 1, 7))));
+        var timer = new ITimer?[1];
+        lock (timer)
+        {
+            timer[0] = Time.CreateTimer(_ =>
+            {
+                lock (timer)
+                {
+                    timer[0]?.Dispose();
+                }
+                _ = ReviveNowAsync(runId, crashes);
+            }, null, delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task ReviveNowAsync(string runId, int crashes)
+    {
+        try
+        {
+            var actor = await EnsureActorAsync(runId, shutdown.Token);
+            if (actor is not null)
+            {
+                actor.Crashes = crashes;
+                Log.Revived(runId, crashes);
+            }
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.ReviveFailed(runId, e);
+            Revive(runId, crashes + 1);
+        }
+    }
+
     internal async Task<Plan> PlanForAsync(RunRecord run, CancellationToken ct)
     {
         var v = await Pipelines.GetVersionAsync(run.PipelineId, run.PipelineVersion, ct)
@@ -356,8 +400,18 @@ public sealed partial class RunEngine : IAsyncDisposable
 
     internal sealed partial class EngineLog(ILogger logger)
     {
-        [LoggerMessage(Level = LogLevel.Error, Message = "run {RunId}: writer crashed; the run resumes on the next start")]
+        [LoggerMessage(Level = LogLevel.Error, Message = "run {RunId}: writer crashed; a new writer resumes the run from the store shortly")]
         private static partial void Crashed(ILogger logger, string runId, Exception e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "run {RunId}: writer started again after {Crashes} crash(es)")]
+        private static partial void RevivedRun(ILogger logger, string runId, int crashes);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "run {RunId}: could not start its writer again; trying later")]
+        private static partial void Revive(ILogger logger, string runId, Exception e);
+
+        public void Revived(string runId, int crashes) => RevivedRun(logger, runId, crashes);
+
+        public void ReviveFailed(string runId, Exception e) => Revive(logger, runId, e);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "resumed {Count} unfinished runs")]
         private static partial void ResumedRuns(ILogger logger, int count);

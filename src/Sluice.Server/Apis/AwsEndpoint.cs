@@ -43,7 +43,9 @@ internal static partial class AwsEndpoint
         var target = req.Headers["X-Amz-Target"].ToString();
         var dialect = target.StartsWith("SageMaker.", StringComparison.Ordinal) ? Dialect.SageMaker
             : target.StartsWith("AmazonSQS.", StringComparison.Ordinal) ? Dialect.SqsJson
-            : target.Length > 0 ? Dialect.UnknownJson
+            // An X-Amz-Target that is there but names nothing known (even an empty one) is a JSON request all the same: only a
+            // form without the header is the query protocol.
+            : req.Headers.ContainsKey("X-Amz-Target") ? Dialect.UnknownJson
             : Dialect.SqsQuery;
         var op = dialect == Dialect.SqsQuery ? "" : target[(target.IndexOf('.', StringComparison.Ordinal) + 1)..];
         try

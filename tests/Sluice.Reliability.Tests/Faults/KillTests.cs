@@ -103,9 +103,10 @@ public class KillTests
                         using var r = await s.Http.PostAsJsonAsync($"/api/v1/runs/{id}:stop", new { reason = "chaos", graceSeconds = 1 });
                         if (r.StatusCode == HttpStatusCode.Accepted)
                         {
+                            var answer = await r.Content.ReadAsStringAsync();
                             lock (stops)
                             {
-                                stops[id] = (await r.Content.ReadAsStringAsync());
+                                stops[id] = answer;
                             }
                         }
                     }

@@ -11,7 +11,7 @@ namespace Sluice.Reliability.Tests.Fuzz;
 /// operations), SQS (JSON and query protocol) and Vertex (pipeline jobs and operations). Every answer comes within a
 /// deadline, is never a 5xx, an error is in the face's own dialect, the server stays up, and a rejected request changes
 /// nothing (the store's tables and the data directory are compared before and after).</summary>
-public class FaceFuzzTests(FuzzServer fixture) : IClassFixture<FuzzServer>
+public class FaceFuzzTests(FuzzServer fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<FuzzServer>
 {
     private static readonly TimeSpan PerRequest = TimeSpan.FromSeconds(25);
 
@@ -27,17 +27,20 @@ public class FaceFuzzTests(FuzzServer fixture) : IClassFixture<FuzzServer>
         var target = $"Fuzz_{face}";
         var before = await fixture.SnapshotAsync();
         var accepted = 0;
+        var spent = new Dictionary<string, (int Count, TimeSpan Time)>(StringComparer.Ordinal);
         foreach (var i in FuzzSettings.Cases(quick: 160))
         {
             var random = FuzzSettings.RandomFor(target, i);
             var m = new Mutator(random);
             var t = templates[random.Next(templates.Count)];
+            var clock = Stopwatch.StartNew();
             var req = t.Build(seed, m);
-            var what = $"case {i} ({t.Name}): {req.Method} {CompilerFuzzTests.Cut(req.Path)} {string.Join(' ', req.Headers.Select(h => $"{h.Key}={h.Value}"))}\nbody: {CompilerFuzzTests.Cut(req.Body ?? "")}\n{FuzzSettings.Replay(target, i)}";
+            var what = $"case {i} ({t.Name}): {req.Method} {CompilerFuzzTests.Cut(req.Path)} Content-Type={req.ContentType} {string.Join(' ', req.Headers.Select(h => $"{h.Key}={h.Value}"))}\nbody: {CompilerFuzzTests.Cut(req.Body ?? "")}\n{FuzzSettings.Replay(target, i)}";
             var (status, type, text) = await SendAsync(s, req, what);
             Assert.True(status < 500, $"{what}\nanswered {status}: {CompilerFuzzTests.Cut(text)}\nserver log tail:\n{Tail(s.Output)}");
             Assert.True(s.ExitCode is null, $"{what}\nthe server exited with {s.ExitCode}:\n{Tail(s.Output)}");
-            if (status >= 400)
+            // A NUL in the path is refused by Kestrel itself (an empty 400 and Connection: close) before any face runs.
+            if (status >= 400 && !(status == 400 && text.Length == 0 && req.Path.Contains("%00", StringComparison.Ordinal)))
             {
                 Dialects.AssertError(req.Face, status, type, text, what);
                 var after = await fixture.SnapshotAsync();
@@ -46,14 +49,26 @@ public class FaceFuzzTests(FuzzServer fixture) : IClassFixture<FuzzServer>
                     Assert.Fail($"{what}\nrejected with {status} ({CompilerFuzzTests.Cut(text)}) but the state changed:\n{Snapshot.Diff(before, after)}");
                 }
             }
-            else
+            else if (req.Method != HttpMethod.Get)
             {
                 accepted++;
                 // An accepted mutation may start runs, delete a seeded resource or receive messages: let the runs end,
                 // put back what the templates need, and take the new state as the reference.
+                var settle = Stopwatch.StartNew();
                 seed = await fixture.SettleAsync();
                 before = await fixture.SnapshotAsync();
+                output.WriteLine($"accepted {status}, settled in {settle.ElapsedMilliseconds} ms: {what.Split('\n')[0]}");
             }
+            else
+            {
+                accepted++;
+            }
+            var (n, time) = spent.GetValueOrDefault(t.Name);
+            spent[t.Name] = (n + 1, time + clock.Elapsed);
+        }
+        foreach (var (name, (n, time)) in spent.OrderByDescending(kv => kv.Value.Time))
+        {
+            output.WriteLine($"{name}: {n} cases, {time.TotalMilliseconds:F0} ms");
         }
         Assert.True(accepted < FuzzSettings.Count(160), $"every mutated {face} request was accepted: the mutations are too weak");
     }
@@ -66,7 +81,7 @@ public class FaceFuzzTests(FuzzServer fixture) : IClassFixture<FuzzServer>
             m.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(req.Body));
             if (req.ContentType is not null)
             {
-                m.Content.Headers.TryAddWithoutValidation("Content-Type", req.ContentType);
+                m.Content.Headers.TryAddWithoutValidation("Content-Type", HeaderValue(req.ContentType));
             }
             if (req.Body.Length > 1024 * 1024)
             {
@@ -75,7 +90,7 @@ public class FaceFuzzTests(FuzzServer fixture) : IClassFixture<FuzzServer>
         }
         foreach (var (k, v) in req.Headers)
         {
-            m.Headers.TryAddWithoutValidation(k, v);
+            m.Headers.TryAddWithoutValidation(k, HeaderValue(v));
         }
         using var cts = new CancellationTokenSource(PerRequest);
         var clock = Stopwatch.StartNew();
@@ -93,6 +108,11 @@ public class FaceFuzzTests(FuzzServer fixture) : IClassFixture<FuzzServer>
             throw new Xunit.Sdk.XunitException($"{what}\nthe connection failed after {clock.Elapsed}: {e.Message}\n{Tail(s.Output)}");
         }
     }
+
+    /// <summary>What can travel in a header: HttpClient refuses non-ASCII, and CR or LF would inject another header (which
+    /// Kestrel refuses as a malformed request before any face sees it), so those are percent-escaped.</summary>
+    private static string HeaderValue(string v) =>
+        string.Concat(v.Select(c => c is >= ' ' and <= '~' ? c.ToString() : Uri.EscapeDataString(c.ToString())));
 
     internal static string Tail(string log) => log.Length > 4000 ? log[^4000..] : log;
 }

@@ -24,8 +24,9 @@ public static class FuzzSettings
     public static Random RandomFor(string target, int index) =>
         new(unchecked((Seed * 1_000_003) + (index * 7919) + StableHash(target)));
 
+    /// <summary>How to run this one case again (the class filter runs case K of each target of the class; K of this target fails).</summary>
     public static string Replay(string target, int index) =>
-        $"replay with: ./build.sh fuzz --seed {Seed.ToString(CultureInfo.InvariantCulture)} --only {index.ToString(CultureInfo.InvariantCulture)} --filter {target}";
+        $"replay with: ./build.sh fuzz --seed {Seed.ToString(CultureInfo.InvariantCulture)} --only {index.ToString(CultureInfo.InvariantCulture)} --filter {(target.StartsWith("Compile_", StringComparison.Ordinal) ? "CompilerFuzzTests" : "FaceFuzzTests")}  ({target})";
 
     private static int StableHash(string s)
     {

@@ -20,10 +20,12 @@ internal static class VertexApi
 
     public static void Map(WebApplication app)
     {
+        // rest is optional: a path that ends at the location (".../locations/l/") would otherwise be refused by parameter
+        // binding with an empty 400 instead of Vertex's error.
         app.MapMethods("/v1/projects/{project}/locations/{location}/{**rest}", ["GET", "POST", "DELETE"],
-            (HttpContext http, string project, string location, string rest) => DispatchAsync(http, "v1", project, location, rest));
+            (HttpContext http, string project, string location, string? rest) => DispatchAsync(http, "v1", project, location, rest ?? ""));
         app.MapMethods("/ui/projects/{project}/locations/{location}/{**rest}", ["GET", "POST", "DELETE"],
-            (HttpContext http, string project, string location, string rest) => DispatchAsync(http, "ui", project, location, rest));
+            (HttpContext http, string project, string location, string? rest) => DispatchAsync(http, "ui", project, location, rest ?? ""));
         app.MapFallback("/v1/{**rest}", NoRoute);
         app.MapFallback("/ui/{**rest}", NoRoute);
     }
