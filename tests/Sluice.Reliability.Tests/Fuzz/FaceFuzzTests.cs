@@ -35,6 +35,7 @@ public class FaceFuzzTests(FuzzServer fixture, Xunit.Abstractions.ITestOutputHel
             var t = templates[random.Next(templates.Count)];
             var clock = Stopwatch.StartNew();
             var req = t.Build(seed, m);
+            var built = clock.Elapsed;
             var what = $"case {i} ({t.Name}): {req.Method} {CompilerFuzzTests.Cut(req.Path)} Content-Type={req.ContentType} {string.Join(' ', req.Headers.Select(h => $"{h.Key}={h.Value}"))}\nbody: {CompilerFuzzTests.Cut(req.Body ?? "")}\n{FuzzSettings.Replay(target, i)}";
             var (status, type, text) = await SendAsync(s, req, what);
             Assert.True(status < 500, $"{what}\nanswered {status}: {CompilerFuzzTests.Cut(text)}\nserver log tail:\n{Tail(s.Output)}");
@@ -63,6 +64,10 @@ public class FaceFuzzTests(FuzzServer fixture, Xunit.Abstractions.ITestOutputHel
             {
                 accepted++;
             }
+            if (clock.Elapsed > TimeSpan.FromSeconds(2))
+            {
+                output.WriteLine($"slow case ({clock.ElapsedMilliseconds} ms, {built.TotalMilliseconds:F0} ms of them to build it; answered {status}): {what}");
+            }
             var (n, time) = spent.GetValueOrDefault(t.Name);
             spent[t.Name] = (n + 1, time + clock.Elapsed);
         }
@@ -71,6 +76,31 @@ public class FaceFuzzTests(FuzzServer fixture, Xunit.Abstractions.ITestOutputHel
             output.WriteLine($"{name}: {n} cases, {time.TotalMilliseconds:F0} ms");
         }
         Assert.True(accepted < FuzzSettings.Count(160), $"every mutated {face} request was accepted: the mutations are too weak");
+    }
+
+    // ---- regressions: what the fuzzer found, one request each ----
+
+    [Theory]
+    [InlineData("GET", "/v1/projects/p/locations/local/")]
+    [InlineData("POST", "/v1/projects/p/locations/local/")]
+    [InlineData("GET", "/ui/projects/p/locations/local/")]
+    public async Task Vertex_PathEndingAtTheLocation_NotFoundInVertexDialect(string method, string path)
+    {
+        var req = new FuzzRequest("vertex", new HttpMethod(method), path, method == "POST" ? "{}" : null, "application/json", []);
+        var (status, type, text) = await SendAsync(fixture.Server, req, path);
+        Assert.Equal(404, status);
+        Dialects.AssertError("vertex", status, type, text, path);
+    }
+
+    [Theory]
+    [InlineData("application/x-amz-json-1.1", "sagemaker")]
+    [InlineData("application/x-amz-json-1.0", "sqs-json")]
+    public async Task Aws_EmptyTarget_UnknownOperationInJson(string contentType, string face)
+    {
+        var req = new FuzzRequest(face, HttpMethod.Post, "/", "{\"PipelineName\": \"x\"}", contentType, new() { ["X-Amz-Target"] = "" });
+        var (status, type, text) = await SendAsync(fixture.Server, req, "empty X-Amz-Target");
+        Dialects.AssertError(face == "sqs-json" ? "sagemaker" : face, status, type, text, "empty X-Amz-Target");
+        Assert.Contains("UnknownOperationException", text, StringComparison.Ordinal);
     }
 
     private static async Task<(int Status, string? Type, string Text)> SendAsync(ServerProcess s, FuzzRequest req, string what)

@@ -55,8 +55,9 @@ public sealed class Mutator(Random random)
         }
         var copy = root.DeepClone();
         var n = mutations > 0 ? mutations : 1 + r.Next(3);
-        for (var i = 0; i < n; i++)
+        for (var i = 0; i < n && (i == 0 || copy is null || Text(copy).Length < 1_000_000); i++)
         {
+            // Once a document is large, further mutations only cost time: one oversize property is enough.
             copy = MutateTree(copy);
         }
         return copy is null ? "null" : Text(copy);
@@ -134,7 +135,7 @@ public sealed class Mutator(Random random)
     private Change MutateNode(JsonNode? node)
     {
         // A string that holds JSON (a SageMaker PipelineDefinition, a parameter value) is mutated inside as well.
-        if (node is JsonValue sv && sv.TryGetValue<string>(out var s) && s.Length > 1 && s[0] is '{' or '[' && r.Next(2) == 0)
+        if (node is JsonValue sv && sv.TryGetValue<string>(out var s) && s.Length is > 1 and < 20_000 && s[0] is '{' or '[' && r.Next(2) == 0)
         {
             try
             {
@@ -157,7 +158,8 @@ public sealed class Mutator(Random random)
             case 4:
                 return node is JsonObject or JsonArray ? new Change(r.Next(2) == 0 ? new JsonObject() : new JsonArray()) : new Change(Weird());
             case 5:
-                return new Change(Deep(r.Next(2) == 0 ? 64 + r.Next(64) : 600 + r.Next(2000), node?.DeepClone()));
+                // Only a small node is wrapped: deep nesting of something already big would only make the fuzzer slow.
+                return new Change(Deep(r.Next(2) == 0 ? 64 + r.Next(64) : 300 + r.Next(500), IsSmall(node) ? node?.DeepClone() : null));
             case 6:
                 return node is JsonArray a ? new Change(Repeated(a)) : new Change(new JsonArray(node?.DeepClone(), node?.DeepClone()));
             case 7:
@@ -216,6 +218,8 @@ public sealed class Mutator(Random random)
         return copy;
     }
 
+    private static bool IsSmall(JsonNode? node) => node is null || Text(node).Length < 2_000;
+
     private static JsonNode Deep(int depth, JsonNode? inner)
     {
         var node = inner ?? JsonValue.Create(1);
@@ -229,8 +233,8 @@ public sealed class Mutator(Random random)
     private JsonArray Repeated(JsonArray a)
     {
         var copy = new JsonArray();
-        var times = r.Next(3) == 0 ? 5_000 + r.Next(20_000) : 2 + r.Next(3);
         var item = a.Count > 0 ? a[r.Next(a.Count)] : JsonValue.Create(1);
+        var times = r.Next(3) == 0 && IsSmall(item) ? 2_000 + r.Next(5_000) : 2 + r.Next(3);
         for (var i = 0; i < times; i++)
         {
             copy.Add(item?.DeepClone());
