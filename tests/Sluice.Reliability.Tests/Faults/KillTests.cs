@@ -155,6 +155,9 @@ public class KillTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             output.WriteLine($"failed: {r["id"]} {r["error"]}: " + string.Join("; ", r["steps"]!.AsArray().Select(x => $"{x!["name"]} {x["state"]} {x["reason"]}")));
         }
+        // Every step of this pipeline succeeds: a Failed run means a step was lost or run wrongly across a crash.
+        var failed = final.Values.Where(r => r["state"]!.GetValue<string>() == "Failed").Select(r => r.ToJsonString()).ToList();
+        Assert.True(failed.Count == 0, $"{context}: runs failed across the crashes:\n{string.Join('\n', failed)}");
         Assert.True(stops.Count > 0, $"{context}: no stop was accepted; the test checks nothing about stops");
         foreach (var (id, answer) in stops)
         {
