@@ -108,6 +108,13 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
         // Identity: the recorded pid and start time, or (when the server died before recording them) the pid the
         // supervisor wrote, checked against the supervisor's command line.
         var pid = record.Process?.Pid ?? StepFiles.ReadPid(dir);
+        if (pid is null && !stopping && StepFiles.ReadExitCode(dir) is null)
+        {
+            // Neither a recorded pid nor the one the supervisor writes first thing, nor an exit status: the server went down
+            // after recording the step as starting and before it spawned it. The attempt never ran, so it runs now (found by
+            // the kill -9 test: such a step used to fail as lost).
+            return StartAsync(start, ct);
+        }
         if (pid is not { } p || p <= 1)
         {
             return Ended(stopping ? StepOutcome.Stopped() : StepFiles.ReadExitCode(dir) is null
