@@ -23,7 +23,7 @@ public sealed partial class RunEngine : IAsyncDisposable
     private ITimer? purgeTimer;
 
     public RunEngine(IRunStore store, IPipelineStore pipelines, DefinitionCompilers compilers, IEnumerable<IStepExecutor> executors,
-        EngineOptions options, TimeProvider time, EventHub hub, ILogger<RunEngine>? logger = null)
+        EngineOptions options, TimeProvider time, EventHub hub, ILogger<RunEngine>? logger = null, IClusterStore? cluster = null)
     {
         options.Validate();
         Store = store;
@@ -36,7 +36,15 @@ public sealed partial class RunEngine : IAsyncDisposable
         Slots = new SlotPool(options.Slots);
         this.logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Log = new EngineLog(this.logger);
+        Cluster = new ClusterNode(this, cluster ?? store as IClusterStore
+            ?? throw new ArgumentException("the run store is no cluster store: pass one", nameof(cluster)),
+            new NodeIdentity(options.HostId), this.logger);
     }
+
+    /// <summary>This process as a node: its id, lease and the requests between nodes.</summary>
+    public ClusterNode Cluster { get; }
+
+    public string NodeId => Cluster.Id;
 
     public IRunStore Store { get; }
 
@@ -62,12 +70,9 @@ public sealed partial class RunEngine : IAsyncDisposable
     /// <summary>Resumes every run that was not terminal when the node last stopped.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
-        var ids = await Store.ListRunIdsInStatesAsync([RunState.Queued, RunState.Running, RunState.Stopping], ct);
-        foreach (var id in ids)
-        {
-            await EnsureActorAsync(id, ct);
-        }
-        Log.Resumed(ids.Count);
+        // Registers the node and claims every unfinished run no live node owns (after a restart: this node's own).
+        await Cluster.StartAsync(ct);
+        Log.Resumed(actors.Count);
         // Idempotency answers are kept for the retention period, then forgotten (checked hourly).
         purgeTimer = Time.CreateTimer(_ => _ = PurgeAsync(), null, TimeSpan.Zero, TimeSpan.FromHours(1));
     }
@@ -84,9 +89,27 @@ public sealed partial class RunEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Gives a newly created run its writer.</summary>
-    public void Activate(RunRecord run, IReadOnlyList<StepRecord> steps)
+    /// <summary>Gives a newly created run its writer: here when this node runs steps and claims it, else on a node that does.</summary>
+    public async Task ActivateAsync(RunRecord run, IReadOnlyList<StepRecord> steps, CancellationToken ct)
     {
+        if (!Options.RunsSteps)
+        {
+            Cluster.WakeWorkers();
+            return;
+        }
+        try
+        {
+            if (!await Cluster.ClaimRunAsync(run.Id, ct))
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The run is stored: a node (this one, at its next look) claims it when the store answers again.
+            Log.ClaimFailed(run.Id, e);
+            return;
+        }
         lock (activation)
         {
             if (shutdown.IsCancellationRequested || actors.ContainsKey(run.Id))
@@ -102,6 +125,24 @@ public sealed partial class RunEngine : IAsyncDisposable
     /// <summary>Stops a run through its writer. Terminal runs are a <see cref="ErrorKind.FailedPrecondition"/>.</summary>
     public async Task<StopAnswer> StopAsync(StopRunRequest request, CancellationToken ct)
     {
+        if (await StopHereAsync(request, ct) is { } answer)
+        {
+            return answer;
+        }
+        if (shutdown.IsCancellationRequested)
+        {
+            throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+        }
+        // Another node is the run's writer: the request is durable in the store before that node is woken.
+        var reply = await Cluster.ForwardAsync(request.RunId, "stop", RemoteRequests.Stop(request), ct);
+        RemoteRequests.ThrowIfError(reply);
+        var run = await Store.GetRunAsync(request.RunId, ct) ?? throw SluiceException.NotFound($"run {request.RunId} not found");
+        return new StopAnswer(run, Replayed: false);
+    }
+
+    /// <summary>Stops the run through its writer on this node (claiming it when nobody owns it); null when another node owns it.</summary>
+    private async Task<StopAnswer?> StopHereAsync(StopRunRequest request, CancellationToken ct)
+    {
         for (var tries = 0; tries < 3; tries++)
         {
             var actor = await EnsureActorAsync(request.RunId, ct);
@@ -111,7 +152,7 @@ public sealed partial class RunEngine : IAsyncDisposable
             }
             try
             {
-                return await actor.EnqueueStop(request).WaitAsync(ct);
+                return await Bounded(actor.EnqueueStop(request), ct);
             }
             catch (ActorGoneException)
             {
@@ -123,11 +164,40 @@ public sealed partial class RunEngine : IAsyncDisposable
         {
             throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is {run.State} and cannot be stopped");
         }
-        throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+        return null;
+    }
+
+    /// <summary>A writer that cannot commit (the store is away) keeps trying; the caller gets Unavailable instead of a hang.</summary>
+    private async Task<T> Bounded<T>(Task<T> reply, CancellationToken ct)
+    {
+        try
+        {
+            return await reply.WaitAsync(Options.RequestTimeout, Time, ct);
+        }
+        catch (TimeoutException)
+        {
+            throw new SluiceException(ErrorKind.Unavailable, "the change could not be recorded in time (is the database reachable?); try again");
+        }
     }
 
     /// <summary>Applies the answer to a callback token through the run's writer; returns the run after it.</summary>
     internal async Task<RunRecord> AnswerCallbackAsync(string runId, string step, CallbackAnswerRequest request, CancellationToken ct)
+    {
+        if (await AnswerHereAsync(runId, step, request, ct) is { } done)
+        {
+            return done;
+        }
+        if (shutdown.IsCancellationRequested)
+        {
+            throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+        }
+        var reply = await Cluster.ForwardAsync(runId, "callback", RemoteRequests.Callback(step, request), ct);
+        RemoteRequests.ThrowIfError(reply);
+        return await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"callback token {request.Token} not found");
+    }
+
+    /// <summary>Applies the answer through the run's writer on this node; null when another node owns the run.</summary>
+    private async Task<RunRecord?> AnswerHereAsync(string runId, string step, CallbackAnswerRequest request, CancellationToken ct)
     {
         for (var tries = 0; tries < 3; tries++)
         {
@@ -138,14 +208,18 @@ public sealed partial class RunEngine : IAsyncDisposable
             }
             try
             {
-                return await actor.EnqueueAnswer(step, request).WaitAsync(ct);
+                return await Bounded(actor.EnqueueAnswer(step, request), ct);
             }
             catch (ActorGoneException)
             {
             }
         }
-        // The run is finished: only a replay of the answer that finished the step can succeed.
         var run = await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"callback token {request.Token} not found");
+        if (!run.State.IsTerminal())
+        {
+            return null;
+        }
+        // The run is finished: only a replay of the answer that finished the step can succeed.
         var s = (await Store.GetStepsAsync(runId, ct)).FirstOrDefault(x => x.Name == step);
         return RunActor.IsReplay(s, request) ? run
             : throw new SluiceException(ErrorKind.FailedPrecondition,
@@ -161,14 +235,25 @@ public sealed partial class RunEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>The run's writer on this node, started (resuming from the store) when this node owns the run or can claim it.</summary>
     private async Task<RunActor?> EnsureActorAsync(string runId, CancellationToken ct)
     {
         if (actors.TryGetValue(runId, out var existing))
         {
             return existing;
         }
+        if (!Options.RunsSteps || shutdown.IsCancellationRequested)
+        {
+            return null;
+        }
         var run = await Store.GetRunAsync(runId, ct);
-        if (run is null || run.State.IsTerminal() || shutdown.IsCancellationRequested)
+        if (run is null || run.State.IsTerminal() || !await Cluster.ClaimRunAsync(runId, ct))
+        {
+            return null;
+        }
+        // Read after the claim: a writer elsewhere may have committed until the claim took the run from it.
+        run = await Store.GetRunAsync(runId, ct);
+        if (run is null || run.State.IsTerminal())
         {
             return null;
         }
@@ -187,6 +272,52 @@ public sealed partial class RunEngine : IAsyncDisposable
     }
 
     internal void Retire(RunActor actor) => actors.TryRemove(new KeyValuePair<string, RunActor>(actor.RunId, actor));
+
+    /// <summary>Gives a writer to a run this node owns (claimed, or left without one by a writer that failed).</summary>
+    internal async Task ResumeOwnedAsync(string runId, CancellationToken ct)
+    {
+        if (!actors.ContainsKey(runId))
+        {
+            await EnsureActorAsync(runId, ct);
+        }
+    }
+
+    /// <summary>Ends the writers of runs another node owns now (this node's lease lapsed and the run was taken over).</summary>
+    internal async Task DropUnownedAsync(HashSet<string> owned, DateTimeOffset listedAt, CancellationToken ct)
+    {
+        foreach (var actor in actors.Values.Where(a => !owned.Contains(a.RunId) && a.CreatedAt < listedAt).ToList())
+        {
+            if (await Cluster.Store.GetRunOwnerAsync(actor.RunId, ct) is { } owner && owner != NodeId)
+            {
+                Log.LeaseLost(actor.RunId, owner);
+                actor.Relinquish();
+            }
+        }
+    }
+
+    /// <summary>Carries out a request another node filed for a run this node owns; the answer, or null when this node
+    /// does not own the run (any more): the owner answers it.</summary>
+    internal async Task<JsonObject?> HandleRequestAsync(RunRequest r, CancellationToken ct)
+    {
+        try
+        {
+            switch (r.Kind)
+            {
+                case "stop":
+                    var stop = RemoteRequests.ReadStop(r);
+                    return await StopHereAsync(stop, ct) is null ? null : RemoteRequests.Ok();
+                case "callback":
+                    var (step, answer) = RemoteRequests.ReadCallback(r);
+                    return await AnswerHereAsync(r.RunId, step, answer, ct) is null ? null : RemoteRequests.Ok();
+                default:
+                    return RemoteRequests.Error(new SluiceException(ErrorKind.InvalidArgument, $"unknown request kind '{r.Kind}'"));
+            }
+        }
+        catch (SluiceException e) when (e.Kind != ErrorKind.Unavailable)
+        {
+            return RemoteRequests.Error(e);
+        }
+    }
 
     internal async Task<Plan> PlanForAsync(RunRecord run, CancellationToken ct)
     {
@@ -243,11 +374,12 @@ public sealed partial class RunEngine : IAsyncDisposable
         {
             Log.ShutdownSlow(actors.Count);
         }
+        await Cluster.DisposeAsync();
     }
 
     internal sealed partial class EngineLog(ILogger logger)
     {
-        [LoggerMessage(Level = LogLevel.Error, Message = "run {RunId}: writer crashed; the run resumes on the next start")]
+        [LoggerMessage(Level = LogLevel.Error, Message = "run {RunId}: writer crashed; it resumes from the store at the next look")]
         private static partial void Crashed(ILogger logger, string runId, Exception e);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "resumed {Count} unfinished runs")]
@@ -266,5 +398,15 @@ public sealed partial class RunEngine : IAsyncDisposable
         public void ShutdownSlow(int count) => Slow(logger, count);
 
         public void PurgeFailed(Exception e) => Purge(logger, e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "run {RunId}: could not claim it; a node claims it at its next look")]
+        private static partial void Claim(ILogger logger, string runId, Exception e);
+
+        public void ClaimFailed(string runId, Exception e) => Claim(logger, runId, e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "run {RunId}: node {Owner} owns it now; its writer here ends")]
+        private static partial void Lost(ILogger logger, string runId, string owner);
+
+        public void LeaseLost(string runId, string owner) => Lost(logger, runId, owner);
     }
 }
