@@ -508,6 +508,39 @@ public class SageMakerDefinitionTests(ServerFixture fixture) : IClassFixture<Ser
         Assert.False(Directory.Exists(ObjectPath($"s3://stopped/{id}")));
     }
 
+    [Theory]
+    [InlineData("?format=sagemaker&name=ok-name", "application/yaml", "a SageMaker pipeline definition is JSON")]
+    [InlineData("?format=kfp&name=x", "application/json", "unknown format kfp")]
+    [InlineData("?name=x", "application/json", "?name= is for definitions without a name of their own")]
+    [InlineData("?format=sagemaker&name=bad_name!", "application/json", "invalid pipeline name")]
+    [InlineData("?format=sagemaker", "application/json", "a pipeline needs a name")]
+    public async Task CreatePipeline_BadFormatOrName_400AndNothingStored(string query, string contentType, string fragment)
+    {
+        using var content = new StringContent(Corpus("airflow_example_nested_conditions.json"), Encoding.UTF8, contentType);
+        using var r = await S.Http.PostAsync($"/api/v1/pipelines{query}", content);
+        var body = await ServerProcess.ExpectAsync(r, HttpStatusCode.BadRequest);
+
+        Assert.Contains(fragment, body.Str("detail"), StringComparison.Ordinal);
+        var list = await S.GetJsonAsync("/api/v1/pipelines?pageSize=1000");
+        Assert.DoesNotContain(list["pipelines"]!.AsArray(), p => p.Str("name") is "ok-name" or "x");
+    }
+
+    [Fact]
+    public async Task Validate_SageMakerFormat_ReportsStepsOrProblems()
+    {
+        using var good = new StringContent(Corpus("sm_lambda_steps_outputs.json"), Encoding.UTF8, "application/json");
+        using var r1 = await S.Http.PostAsync("/api/v1/pipelines:validate?format=sagemaker", good);
+        var ok = await ServerProcess.ExpectAsync(r1, HttpStatusCode.OK);
+        Assert.True(ok["valid"]!.GetValue<bool>());
+        Assert.Equal(["TestStep", "MyLambdaStep1", "MyLambdaStep2"], ok["steps"]!.AsArray().Select(x => x.Str("name")));
+
+        using var bad = new StringContent("""{"Steps": [{"Name": "T", "Type": "Tuning"}]}""", Encoding.UTF8, "application/json");
+        using var r2 = await S.Http.PostAsync("/api/v1/pipelines:validate?format=sagemaker", bad);
+        var no = await ServerProcess.ExpectAsync(r2, HttpStatusCode.OK);
+        Assert.False(no["valid"]!.GetValue<bool>());
+        Assert.Equal("Steps[0].Type", Assert.Single(no["problems"]!.AsArray())!.Str("path"));
+    }
+
     private static string ReadTarGz(string path, string entryName)
     {
         using var file = File.OpenRead(path);

@@ -345,17 +345,18 @@ public static partial class SageMakerCompiler
 
         private void ReadParallelism(JsonNode node)
         {
-            if (node is not JsonObject o || o["MaxParallelExecutionSteps"] is not JsonValue v || !v.TryGetValue<long>(out var n) && !(v.TryGetValue<double>(out var d) && d == Math.Floor(d) && (n = (long)d) == n))
+            if (node is not JsonObject o || o["MaxParallelExecutionSteps"] is not JsonValue v || v.GetValueKind() != JsonValueKind.Number
+                || !v.TryGetValue<double>(out var d) || d != Math.Floor(d))
             {
                 Add("ParallelismConfiguration", "ParallelismConfiguration must be {\"MaxParallelExecutionSteps\": N} with N a whole number");
                 return;
             }
-            if (n is < 1 or > 1000)
+            if (d is < 1 or > 1000)
             {
                 Add("ParallelismConfiguration.MaxParallelExecutionSteps", "MaxParallelExecutionSteps must be between 1 and 1000");
                 return;
             }
-            maxParallel = (int)n;
+            maxParallel = (int)d;
         }
 
         private void ReadExperimentConfig(JsonObject ec)

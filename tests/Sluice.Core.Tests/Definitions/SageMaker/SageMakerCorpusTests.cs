@@ -165,4 +165,54 @@ public class SageMakerCorpusTests
         Assert.Equal(2.0, retry.Multiplier);
         Assert.Equal(TimeSpan.FromMinutes(5), retry.Within);
     }
+
+    [Fact]
+    public void Compile_ParallelismAndExecutionVariables_MappedToPlanAndRunFields()
+    {
+        var plan = CompileOk("""
+            {"Version": "2020-12-01", "ParallelismConfiguration": {"MaxParallelExecutionSteps": 2},
+             "Parameters": [{"Name": "S", "DefaultValue": "x"}, {"Name": "F", "Type": "Float", "DefaultValue": 1}],
+             "Steps": [{"Name": "Cb", "Type": "Callback", "SqsQueueUrl": "q", "Arguments": {
+               "a": {"Get": "Execution.PipelineExecutionArn"}, "b": {"Get": "Execution.PipelineArn"}, "c": {"Get": "Execution.CurrentDateTime"},
+               "d": {"Get": "Execution.PipelineName"}, "e": {"Get": "Parameters.F"}, "f": 3, "g": false}}]}
+            """);
+
+        Assert.Equal(2, plan.MaxParallelSteps);
+        Assert.Equal(ParamType.String, plan.Parameters[0].Type);
+        Assert.Equal(1.0, plan.Parameters[1].Default!.GetValue<double>());
+        var cb = Assert.IsType<CallbackStepPlan>(plan.Steps[0]);
+        Assert.Equal(new RunRef("arn"), cb.Arguments["a"].OnlyReference);
+        Assert.Equal(new RunRef("pipelineArn"), cb.Arguments["b"].OnlyReference);
+        Assert.Equal(new RunRef("now"), cb.Arguments["c"].OnlyReference);
+        Assert.Equal(new RunRef("pipeline"), cb.Arguments["d"].OnlyReference);
+        Assert.Equal(new ParamRef("F"), cb.Arguments["e"].OnlyReference);
+        Assert.Equal("3", cb.Arguments["f"].Source);
+        Assert.True(cb.Arguments["f"].IsLiteral);
+    }
+
+    [Fact]
+    public void Compile_ProcessingJob_CommandStagesInputsRunsEntrypointThenStoresOutputs()
+    {
+        var plan = CompileOk("""
+            {"Version": "2020-12-01", "Steps": [{"Name": "P", "Type": "Processing", "Arguments": {
+              "AppSpecification": {"ImageUri": "img:1", "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/run.py"], "ContainerArguments": ["--n", "3"]},
+              "Environment": {"MODE": "fast"},
+              "ProcessingInputs": [{"InputName": "raw", "S3Input": {"S3Uri": "s3://b/raw", "LocalPath": "/opt/ml/processing/raw"}}],
+              "ProcessingOutputConfig": {"Outputs": [{"OutputName": "o", "S3Output": {"S3Uri": "s3://b/out", "LocalPath": "/opt/ml/processing/o"}}]}}}]}
+            """);
+
+        var p = Assert.IsType<ProcessStepPlan>(plan.Steps[0]);
+        Assert.Equal("/bin/sh", p.Command.Source);
+        var args = p.Args.Select(a => a.Source).ToList();
+        Assert.Equal("-c", args[0]);
+        Assert.Equal("sluice-job", args[2]);
+        var separator = args.IndexOf("--");
+        Assert.Equal(["in", "{{localPath(s3://b/raw)}}", "/opt/ml/processing/raw", "input raw (s3://b/raw)", "mkdir", "/opt/ml/processing/o", "", "output o"],
+            args[3..separator]);
+        Assert.Equal(["4", "python3", "/opt/ml/processing/code/run.py", "--n", "3", "out", "/opt/ml/processing/o", "{{localPath(s3://b/out)}}", "output o"],
+            args[(separator + 1)..]);
+        Assert.Equal("fast", p.Env["MODE"].Source);
+        Assert.Equal("img:1", p.Env["SLUICE_IMAGE"].Source);
+        Assert.Equal(["/opt/ml"], p.ContainerPaths);
+    }
 }

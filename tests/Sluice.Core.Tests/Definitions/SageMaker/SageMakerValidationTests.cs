@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Sluice.Core.Api;
 using Sluice.Core.Definitions.SageMaker;
 
@@ -208,5 +209,85 @@ public class SageMakerValidationTests
             """);
 
         Has(problems, "PipelineExperimentConfig.ExperimentName.Get", "cannot refer to step 'Fn'");
+    }
+}
+
+/// <summary>Every node of every corpus definition replaced by values of other shapes: the compiler reports problems (or
+/// accepts), and never fails inside.</summary>
+public class SageMakerMutationTests
+{
+    private static readonly Func<JsonNode?>[] Replacements =
+        [() => null, () => JsonValue.Create(1), () => JsonValue.Create("x"), () => new JsonObject(), () => new JsonArray(), () => new JsonObject { ["Get"] = "Steps.Nope.X" }];
+
+    public static TheoryData<string> Files() => SageMakerCorpusTests.FullDefinitions();
+
+    private static readonly System.Text.Json.JsonDocumentOptions Deep = new() { MaxDepth = 256 };
+    private static readonly System.Text.Json.JsonSerializerOptions DeepWrite = new() { MaxDepth = 256 };
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Compile_EveryNodeReplaced_NeverAnInternalError(string file)
+    {
+        var source = SageMakerCorpusTests.Corpus(file);
+        // Large files: every k-th (node, replacement) pair, so that each file costs at most ~250 compiles.
+        var pairs = Paths(JsonNode.Parse(source, documentOptions: Deep)!, []).SelectMany(p => Replacements.Select(r => (Path: p, Make: r))).ToList();
+        var stride = Math.Max(1, pairs.Count / 250);
+        foreach (var (path, make) in pairs.Where((_, i) => i % stride == 0))
+        {
+            {
+                var root = JsonNode.Parse(source, documentOptions: Deep)!;
+                Replace(root, path, make());
+                var r = SageMakerCompiler.Compile(root.ToJsonString(DeepWrite));
+                Assert.False(r.Problems.Any(p => p.Message.StartsWith("internal error", StringComparison.Ordinal)),
+                    $"{string.Join(".", path)} := {make()?.ToJsonString() ?? "null"}: {string.Join("; ", r.Problems)}");
+                Assert.Equal(r.Ok, r.Problems.Count == 0);
+            }
+        }
+    }
+
+    private static List<List<object>> Paths(JsonNode node, List<object> at)
+    {
+        var result = new List<List<object>>();
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (k, v) in o)
+                {
+                    result.Add([.. at, k]);
+                    if (v is not null)
+                    {
+                        result.AddRange(Paths(v, [.. at, k]));
+                    }
+                }
+                break;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    result.Add([.. at, i]);
+                    if (a[i] is { } v)
+                    {
+                        result.AddRange(Paths(v, [.. at, i]));
+                    }
+                }
+                break;
+        }
+        return result;
+    }
+
+    private static void Replace(JsonNode root, List<object> path, JsonNode? value)
+    {
+        var node = root;
+        for (var i = 0; i < path.Count - 1; i++)
+        {
+            node = path[i] is string k ? node![k] : node![(int)path[i]];
+        }
+        if (path[^1] is string key)
+        {
+            node!.AsObject()[key] = value;
+        }
+        else
+        {
+            node!.AsArray()[(int)path[^1]] = value;
+        }
     }
 }
