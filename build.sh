@@ -3,7 +3,7 @@
 #   ./build.sh run [server args]   build the web console (when its sources changed) and start the server on embedded
 #                                  defaults (http://127.0.0.1:9400, ./data); the console is served at /
 #   ./build.sh test                install what the tests need, build, and run every test
-#   ./build.sh bench [name]        run the benchmarks (see docs/benchmarks.md)
+#   ./build.sh bench [name]        run the benchmarks (see docs/benchmarks.md); multinode starts a throwaway PostgreSQL
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -159,7 +159,15 @@ case "$cmd" in
   bench)
     need_dotnet
     dotnet build bench/Sluice.Bench -c Release -v quiet -nologo >/dev/null
-    exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
+    # The multinode subset needs a PostgreSQL: SLUICE_BENCH_POSTGRES, or a throwaway cluster like the tests'.
+    if [ "${1:-all}" = multinode ] || [ "${1:-all}" = all ]; then
+      if [ -z "${SLUICE_BENCH_POSTGRES:-}" ] && pg_bindir >/dev/null; then
+        trap stop_postgres EXIT
+        start_postgres
+        export SLUICE_BENCH_POSTGRES="$SLUICE_TEST_POSTGRES"
+      fi
+    fi
+    dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
   *)
     echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | bench [name]" >&2

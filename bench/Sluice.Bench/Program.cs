@@ -11,7 +11,7 @@ using Sluice.Executors.Process;
 using Sluice.Storage.Sqlite;
 
 // Benchmarks of the engine, hosted in-process over the real SQLite store and real processes (no HTTP in the way).
-// Usage: build.sh bench [stop|overhead|all] [--runs N] [--write docs/benchmarks.md]
+// Usage: build.sh bench [stop|overhead|multinode|all] [--runs N] [--postgres CONNSTR] [--write docs/benchmarks.md]
 var what = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var runs = Arg("--runs") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : 100;
 var write = Arg("--write");
@@ -30,6 +30,10 @@ if (what is "stop" or "all")
 if (what is "overhead" or "all")
 {
     report.Append(await Bench.OverheadAsync());
+}
+if (what is "multinode" or "all")
+{
+    report.Append(await Bench.MultiNodeAsync(Arg("--postgres") ?? Environment.GetEnvironmentVariable("SLUICE_BENCH_POSTGRES"), runs * 10));
 }
 Console.WriteLine(report);
 if (write is not null)

@@ -63,7 +63,7 @@ public sealed partial class PostgresStore : IRunStore, IPipelineStore, IOperatio
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var builder = new NpgsqlConnectionStringBuilder(ToKeyValue(connectionString))
+        var builder = new NpgsqlConnectionStringBuilder(ToConnectionString(connectionString))
         {
             MaxPoolSize = options.MaxConnections,
             // Fail fast and retry here, rather than let a call hang on a dead socket.
@@ -90,8 +90,8 @@ public sealed partial class PostgresStore : IRunStore, IPipelineStore, IOperatio
         }
     }
 
-    /// <summary>A postgres:// URI as a key=value connection string (Npgsql takes only the latter).</summary>
-    internal static string ToKeyValue(string value)
+    /// <summary>A postgres:// URI as a key=value connection string (Npgsql takes only the latter); others unchanged.</summary>
+    public static string ToConnectionString(string value)
     {
         if (!IsUri(value))
         {
