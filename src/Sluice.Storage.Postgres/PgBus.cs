@@ -45,6 +45,7 @@ internal sealed class PgBus(NpgsqlDataSource source, TimeProvider time) : IClust
             WakeKind.Request => "request " + payload,
             WakeKind.Answer => "answer " + payload,
             WakeKind.Events => "events " + node,
+            WakeKind.Queue => "queue " + payload,
             _ => null,
         };
         if (text is not null)
@@ -81,6 +82,7 @@ internal sealed class PgBus(NpgsqlDataSource source, TimeProvider time) : IClust
             "request" => new ClusterWake(WakeKind.Request, rest),
             "answer" => new ClusterWake(WakeKind.Answer, rest),
             "events" when rest != node => new ClusterWake(WakeKind.Events, rest),
+            "queue" => new ClusterWake(WakeKind.Queue, rest),
             _ => null,
         };
         if (wake is not null)

@@ -170,4 +170,45 @@ public sealed class MultiNodeTests
             }
         }
     }
+
+    [SkippableFact]
+    public async Task Callback_StepOnWorkerAnsweredThroughApiNode_QueueMessagesReachTheConsumerAndTheStopCompletes()
+    {
+        await using var n = await Nodes.StartAsync(await TestDatabase.NewSchemaAsync(), ["--role", "api"], ["--role", "worker"]);
+        var api = n[0];
+        var queue = Json.UniqueName("approvals");
+        var name = Json.UniqueName("cbmulti");
+        await api.CreatePipelineAsync($$"""
+            name: {{name}}
+            steps:
+              - name: approve
+                type: callback
+                queue: {{queue}}
+            """);
+        using (var put = await api.Http.PutAsync($"/api/v1/queues/{queue}", null))
+        {
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        }
+        var id = (await api.StartRunAsync(name)).Str("id");
+
+        // The worker publishes; the receive waits on the API node and is woken across nodes, well before its 20 s end.
+        async Task<JsonObject> ReceiveAsync()
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var got = await api.PostJsonAsync($"/api/v1/queues/{queue}/messages:receive", new { waitSeconds = 20, maxMessages = 1 }, HttpStatusCode.OK);
+            var m = Assert.Single(got["messages"]!.AsArray())!.AsObject();
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"the receive waited {clock.Elapsed.TotalSeconds} s");
+            await api.PostJsonAsync($"/api/v1/queues/{queue}/messages:delete", new { receiptHandle = m.Str("receiptHandle") }, HttpStatusCode.OK);
+            return JsonNode.Parse(m.Str("body"))!.AsObject();
+        }
+
+        var first = await ReceiveAsync();
+        Assert.Equal("Executing", first.Str("status"));
+        await api.PostJsonAsync($"/api/v1/runs/{id}:stop", new { }, HttpStatusCode.Accepted);
+        var second = await ReceiveAsync();
+        Assert.Equal("Stopping", second.Str("status"));
+        await api.PostJsonAsync($"/api/v1/callbacks/{second.Str("token")}:fail", new { reason = "cleaned up" }, HttpStatusCode.OK);
+        Assert.Equal("Stopped", (await api.WaitForStateAsync(id, "Stopped")).StepOf("approve").Str("state"));
+        await api.PostJsonAsync($"/api/v1/callbacks/{second.Str("token")}:succeed", new { }, HttpStatusCode.Conflict);
+    }
 }

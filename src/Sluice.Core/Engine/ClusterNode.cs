@@ -54,6 +54,18 @@ public sealed partial class ClusterNode : IAsyncDisposable
 
     public IClusterStore Store => store;
 
+    /// <summary>Called when another node changed a queue, to wake the receives waiting on it here.</summary>
+    public Action<Scope, string>? QueueChanged { get; set; }
+
+    /// <summary>Tells the other nodes that a queue changed (their waiting receives look again).</summary>
+    public void WakeQueue(Scope scope, string name)
+    {
+        if (store.Shared)
+        {
+            store.Bus.Wake(null, WakeKind.Queue, System.Text.Json.JsonSerializer.Serialize([scope.Tenant, scope.Location, name], ClusterJson.Default.StringArray));
+        }
+    }
+
     /// <summary>Called with each unfinished operation this node takes over (after another node's lease ended).</summary>
     public Func<OperationRecord, CancellationToken, Task>? OperationClaimed { get; set; }
 
@@ -193,6 +205,12 @@ public sealed partial class ClusterNode : IAsyncDisposable
                         break;
                     case WakeKind.Events:
                         feed.Trigger();
+                        break;
+                    case WakeKind.Queue when QueueChanged is { } changed && wake.Payload is { } q:
+                        if (System.Text.Json.JsonSerializer.Deserialize(q, ClusterJson.Default.StringArray) is [var tenant, var location, var name])
+                        {
+                            changed(new Scope(tenant, location), name);
+                        }
                         break;
                     case WakeKind.Answer when long.TryParse(wake.Payload, NumberStyles.None, CultureInfo.InvariantCulture, out var id):
                         if (waiters.TryGetValue(id, out var w))
@@ -435,3 +453,6 @@ public sealed partial class ClusterNode : IAsyncDisposable
         public static partial void PumpFailed(ILogger logger, string what, Exception e);
     }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
+internal sealed partial class ClusterJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -24,6 +24,7 @@ internal sealed class RunActor
     private Plan plan = null!;
     private ITimer? wakeTimer;
     private bool waitingForSlot;
+    private volatile bool killSteps;
 
     /// <summary>The reason the run will fail once its active steps end; no new step starts while it is set.</summary>
     private string? failure;
@@ -41,9 +42,14 @@ internal sealed class RunActor
 
     public DateTimeOffset CreatedAt { get; }
 
-    /// <summary>Another node owns the run now: stop writing and let go of the steps as on a shutdown (the new owner
-    /// re-adopts or fails them).</summary>
-    public void Relinquish() => relinquished.Cancel();
+    /// <summary>Another node owns the run now: stop writing. When that node shares this node's step directories it
+    /// re-adopts the processes, which are left running as on a shutdown; otherwise it fails them as lost, so they are
+    /// killed here (<paramref name="killSteps"/>): nothing may run on for an attempt that is over.</summary>
+    public void Relinquish(bool killSteps)
+    {
+        this.killSteps = killSteps;
+        relinquished.Cancel();
+    }
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -114,6 +120,7 @@ internal sealed class RunActor
         {
             // Another node took the run over (this node's lease lapsed): it is the writer now.
             engine.Log.LeaseLost(run.Id, e.Message);
+            killSteps = await engine.NewOwnerCannotSeeStepsAsync(run.Id);
         }
         catch (Exception e)
         {
@@ -124,9 +131,13 @@ internal sealed class RunActor
             inbox.Writer.TryComplete();
             wakeTimer?.Dispose();
             engine.Slots.Forget(slotFreed);
-            foreach (var a in active.Values)
+            foreach (var (name, a) in active)
             {
                 a.Timer?.Dispose();
+                if (killSteps && plan?.Find(name) is not CallbackStepPlan)
+                {
+                    a.Execution.RequestStop(TimeSpan.Zero);
+                }
                 await a.Execution.DisposeAsync();
                 if (a.HoldsSlot)
                 {

@@ -290,8 +290,23 @@ public sealed partial class RunEngine : IAsyncDisposable
             if (await Cluster.Store.GetRunOwnerAsync(actor.RunId, ct) is { } owner && owner != NodeId)
             {
                 Log.LeaseLost(actor.RunId, owner);
-                actor.Relinquish();
+                actor.Relinquish(await NewOwnerCannotSeeStepsAsync(actor.RunId));
             }
+        }
+    }
+
+    /// <summary>Whether the run's new owner is on another machine or data directory (so it fails this node's attempts as lost).</summary>
+    internal async Task<bool> NewOwnerCannotSeeStepsAsync(string runId)
+    {
+        try
+        {
+            return await Cluster.Store.GetRunOwnerAsync(runId, CancellationToken.None) is { } owner && owner != NodeId
+                && (await Cluster.NodeAsync(owner, CancellationToken.None))?.SharesStepsWith(Cluster.Self) != true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Unknown: leave the processes; the new owner decides what they were.
+            return false;
         }
     }
 

@@ -62,6 +62,8 @@ public enum WakeKind
     Answer,
     /// <summary>New events were committed.</summary>
     Events,
+    /// <summary>A queue changed (a message sent, made visible, deleted); the payload names it.</summary>
+    Queue,
 }
 
 /// <summary>A wake-up from another node.</summary>
