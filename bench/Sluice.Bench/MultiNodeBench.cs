@@ -72,7 +72,7 @@ internal static partial class Bench
         }
     }
 
-    public static async Task<string> MultiNodeAsync(string? postgres, int runs)
+    public static async Task<string> MultiNodeAsync(string? postgres, int runs, int stops)
     {
         var report = new StringBuilder();
         report.Append(CultureInfo.InvariantCulture, $"""
@@ -95,7 +95,7 @@ internal static partial class Bench
         {
             report.Append(await ThroughputAsync(await FreshSchemaAsync(postgres), nodes, runs));
         }
-        report.AppendLine().Append(await CrossNodeStopAsync(await FreshSchemaAsync(postgres), Math.Max(20, runs / 10)));
+        report.AppendLine().Append(await CrossNodeStopAsync(await FreshSchemaAsync(postgres), stops));
         return report.ToString();
     }
 

@@ -33,7 +33,7 @@ if (what is "overhead" or "all")
 }
 if (what is "multinode" or "all")
 {
-    report.Append(await Bench.MultiNodeAsync(Arg("--postgres") ?? Environment.GetEnvironmentVariable("SLUICE_BENCH_POSTGRES"), runs * 10));
+    report.Append(await Bench.MultiNodeAsync(Arg("--postgres") ?? Environment.GetEnvironmentVariable("SLUICE_BENCH_POSTGRES"), runs * 10, runs));
 }
 Console.WriteLine(report);
 if (write is not null)

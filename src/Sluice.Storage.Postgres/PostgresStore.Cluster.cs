@@ -134,10 +134,11 @@ public sealed partial class PostgresStore
             {
                 return null;
             }
+            var stored = request with { Id = row.Id };
             await s.ExecuteAsync("SELECT pg_notify(@channel, @payload)", c => c
                 .Text("channel", row.Owner is null ? PgBus.All : PgBus.Channel(row.Owner))
-                .Text("payload", row.Owner is null ? "work" : "request " + request.RunId), ct);
-            return request with { Id = row.Id };
+                .Text("payload", row.Owner is null ? "work" : "request " + stored.WakePayload()), ct);
+            return stored;
         }, ct);
     }
 

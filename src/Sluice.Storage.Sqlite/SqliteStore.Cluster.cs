@@ -133,7 +133,7 @@ public sealed partial class SqliteStore : IClusterStore
         }, ct);
         if (stored is not null && owner is not null)
         {
-            _bus.Wake(owner, WakeKind.Request, stored.RunId);
+            _bus.Wake(owner, WakeKind.Request, stored.WakePayload());
         }
         return stored;
     }

@@ -201,7 +201,15 @@ public sealed partial class ClusterNode : IAsyncDisposable
                         claims.Trigger();
                         break;
                     case WakeKind.Request:
-                        requests.Trigger();
+                        // The wake-up carries the request: act on it now (a stop's latency is this path's).
+                        if (Options.RunsSteps && RunRequest.FromWake(wake.Payload, Time.GetUtcNow()) is { } r && handling.TryAdd(r.Id, 0))
+                        {
+                            _ = Task.Run(() => AnswerAsync(r, ct), CancellationToken.None);
+                        }
+                        else
+                        {
+                            requests.Trigger();
+                        }
                         break;
                     case WakeKind.Events:
                         feed.Trigger();

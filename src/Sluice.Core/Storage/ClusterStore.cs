@@ -46,6 +46,33 @@ public sealed record RunRequest
     public required DateTimeOffset CreatedAt { get; init; }
     public JsonObject? Answer { get; init; }
     public DateTimeOffset? AnsweredAt { get; init; }
+
+    /// <summary>A request's wake-up carries the request itself (when small), so that its owner acts without reading it
+    /// back: "ID KIND RUN PAYLOAD".</summary>
+    public string WakePayload()
+    {
+        var text = $"{Id.ToString(System.Globalization.CultureInfo.InvariantCulture)} {Kind} {RunId} {Payload.ToJsonString()}";
+        return text.Length <= 4000 ? text : RunId;
+    }
+
+    /// <summary>The request a wake-up carries, if it carries one.</summary>
+    public static RunRequest? FromWake(string? payload, DateTimeOffset now)
+    {
+        var parts = payload?.Split(' ', 4);
+        if (parts is not [var id, var kind, var run, var json]
+            || !long.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonNode.Parse(json) is JsonObject o ? new RunRequest { Id = n, Kind = kind, RunId = run, Payload = o, From = "", CreatedAt = now } : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>Events committed by any node, in an order every reader agrees on, from a cursor.</summary>
