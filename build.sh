@@ -3,6 +3,7 @@
 #   ./build.sh run [server args]   build the web console (when its sources changed) and start the server on embedded
 #                                  defaults (http://127.0.0.1:9400, ./data); the console is served at /
 #   ./build.sh test                install what the tests need, build, and run every test
+#   ./build.sh cli                 build the sluice command-line tool and say where it is (see docs/cli.md)
 #   ./build.sh bench [name]        run the benchmarks (see docs/benchmarks.md); multinode starts a throwaway PostgreSQL
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -55,6 +56,7 @@ install_test_deps() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v script >/dev/null 2>&1 || missing+=(bsdutils)
   # The PostgreSQL store's contract suite and the multi-node tests run against a throwaway cluster (see start_postgres).
   pg_bindir >/dev/null || missing+=(postgresql)
   command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
@@ -106,6 +108,18 @@ stop_postgres() {
   fi
 }
 
+# Node packages of test folders (a package-lock.json next to the tests that use them): npm ci when missing or stale.
+install_node_deps() {
+  local lock dir
+  while IFS= read -r lock; do
+    dir=$(dirname "$lock")
+    if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules/.package-lock.json" ]; then
+      echo "build.sh: npm ci in $dir"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done < <(find tests -name package-lock.json -not -path '*/node_modules/*' | sort)
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -127,6 +141,7 @@ case "$cmd" in
       exit 2
     fi
     build_console
+    install_node_deps
     dotnet build Sluice.slnx -c Release -v quiet -nologo
     trap stop_postgres EXIT
     start_postgres
@@ -156,6 +171,13 @@ case "$cmd" in
     [ "$failed" -eq 0 ] || status=1
     exit $status
     ;;
+  cli)
+    need_dotnet
+    dotnet build src/Sluice.Cli -c Release -v quiet -nologo >/dev/null
+    bin="$PWD/src/Sluice.Cli/bin/Release/net10.0"
+    echo "sluice is built: $bin/sluice"
+    echo "put it on your PATH with:  export PATH=\"$bin:\$PATH\""
+    ;;
   bench)
     need_dotnet
     dotnet build bench/Sluice.Bench -c Release -v quiet -nologo >/dev/null
@@ -170,7 +192,7 @@ case "$cmd" in
     dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
   *)
-    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | bench [name]" >&2
+    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [name]" >&2
     exit 2
     ;;
 esac

@@ -24,12 +24,34 @@ public sealed record StopInfo(DateTimeOffset At, string? Reason, string? Caller,
 
 public sealed record StepInfo(
     string Name, string Kind, string State, int Attempt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, DateTimeOffset? RetryAt,
-    string? Reason, int? ExitCode, JsonElement? Inputs, JsonElement? Outputs, int? Pid);
+    string? Reason, int? ExitCode, JsonElement? Inputs, JsonElement? Outputs, int? Pid)
+{
+    /// <summary>The steps this one waits for, from the pipeline version the run froze (null when that is unknown).</summary>
+    public IReadOnlyList<string>? DependsOn { get; init; }
+
+    /// <summary>For a step inside a condition's then (true) or else (false) branch.</summary>
+    public StepGuard? Guard { get; init; }
+
+    public IReadOnlyDictionary<string, string>? DeclaredOutputs { get; init; }
+
+    /// <summary>A callback step's token once it has started.</summary>
+    public CallbackTokenInfo? Callback { get; init; }
+}
+
+public sealed record StepGuard(string Step, bool Branch);
+
+public sealed record CallbackTokenInfo(string Token, bool Answered);
 
 public sealed record RunInfo(
     string Id, string Pipeline, int PipelineVersion, string State, string? DisplayName, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt, DateTimeOffset UpdatedAt, JsonElement Parameters, IReadOnlyDictionary<string, string> Labels, string? Error,
-    StopInfo? Stop, IReadOnlyList<StepInfo>? Steps, string? AnsweredState, bool? Replayed);
+    StopInfo? Stop, IReadOnlyList<StepInfo>? Steps, string? AnsweredState, bool? Replayed)
+{
+    /// <summary>The face (wire dialect) the run was started through: native, sagemaker, vertex.</summary>
+    public string? Face { get; init; }
+
+    public string? Location { get; init; }
+}
 
 public sealed record RunPage(IReadOnlyList<RunInfo> Runs, string? NextPageToken);
 
@@ -79,4 +101,48 @@ public sealed record RunListQuery
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
     public int PageSize { get; init; } = 50;
     public string? PageToken { get; init; }
+}
+
+/// <summary>A registered function (a local command or an HTTP URL) that function steps call.</summary>
+public sealed record FunctionInfo(
+    string Name, string Kind, IReadOnlyList<string>? Command, string? Url, double TimeLimitSeconds, IReadOnlyDictionary<string, string>? Env,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record FunctionPage(IReadOnlyList<FunctionInfo> Functions, string? NextPageToken);
+
+/// <summary>Registers a function: exactly one of <see cref="Command"/> and <see cref="Url"/>.</summary>
+public sealed record PutFunction
+{
+    public IReadOnlyList<string>? Command { get; init; }
+    public string? Url { get; init; }
+    public double? TimeLimitSeconds { get; init; }
+    public IReadOnlyDictionary<string, string>? Env { get; init; }
+}
+
+/// <summary>The answer to a function registration: the function and whether it was new (else replaced).</summary>
+public sealed record FunctionPutResult(FunctionInfo Function, bool Created);
+
+/// <summary>The run a callback answer was applied to, and its state after the answer.</summary>
+public sealed record CallbackAnswer(string RunId, string State);
+
+public sealed record QueueAttributes(
+    double VisibilityTimeoutSeconds, double MessageRetentionSeconds, double ReceiveWaitSeconds, double DelaySeconds, int MaximumMessageSize);
+
+public sealed record QueueMessageCounts(long Visible, long NotVisible, long Delayed);
+
+public sealed record QueueInfo(string Name, DateTimeOffset CreatedAt, QueueAttributes Attributes, QueueMessageCounts? Messages);
+
+public sealed record QueuePage(IReadOnlyList<QueueInfo> Queues, string? NextPageToken);
+
+public sealed record QueueMessageInfo(
+    string Id, string Body, string Md5, string ReceiptHandle, int ReceiveCount, DateTimeOffset SentAt, DateTimeOffset? FirstReceivedAt);
+
+public sealed record SentMessageInfo(string Id, string Md5);
+
+/// <summary>Receive from a queue: up to <see cref="MaxMessages"/>, waiting up to <see cref="WaitSeconds"/> when none is visible.</summary>
+public sealed record ReceiveMessages
+{
+    public int? MaxMessages { get; init; }
+    public int? VisibilityTimeoutSeconds { get; init; }
+    public int? WaitSeconds { get; init; }
 }

@@ -24,15 +24,17 @@ public sealed class SluiceClient(HttpClient http)
 
     // ---- pipelines ----
 
-    /// <summary>Creates a pipeline from a YAML or JSON definition.</summary>
-    public Task<PipelineInfo> CreatePipelineAsync(string definition, CancellationToken ct = default) =>
-        SendAsync<PipelineInfo>(HttpMethod.Post, "api/v1/pipelines", Definition(definition), ct);
+    /// <summary>Creates a pipeline from a YAML or JSON definition; <paramref name="format"/> ("yaml" or "json") is
+    /// guessed from the text when not given (JSON when it starts with '{').</summary>
+    public Task<PipelineInfo> CreatePipelineAsync(string definition, string? format = null, CancellationToken ct = default) =>
+        SendAsync<PipelineInfo>(HttpMethod.Post, "api/v1/pipelines", Definition(definition, format), ct);
 
-    public Task<PipelineInfo> AddVersionAsync(string name, string definition, CancellationToken ct = default) =>
-        SendAsync<PipelineInfo>(HttpMethod.Post, $"api/v1/pipelines/{Uri.EscapeDataString(name)}/versions", Definition(definition), ct);
+    /// <summary>Adds a version to a pipeline (the definition carries the same name).</summary>
+    public Task<PipelineInfo> AddVersionAsync(string name, string definition, string? format = null, CancellationToken ct = default) =>
+        SendAsync<PipelineInfo>(HttpMethod.Post, $"api/v1/pipelines/{Uri.EscapeDataString(name)}/versions", Definition(definition, format), ct);
 
-    public Task<ValidationResult> ValidateAsync(string definition, CancellationToken ct = default) =>
-        SendAsync<ValidationResult>(HttpMethod.Post, "api/v1/pipelines:validate", Definition(definition), ct);
+    public Task<ValidationResult> ValidateAsync(string definition, string? format = null, CancellationToken ct = default) =>
+        SendAsync<ValidationResult>(HttpMethod.Post, "api/v1/pipelines:validate", Definition(definition, format), ct);
 
     public Task<PipelineInfo> GetPipelineAsync(string name, int? version = null, CancellationToken ct = default) =>
         SendAsync<PipelineInfo>(HttpMethod.Get, $"api/v1/pipelines/{Uri.EscapeDataString(name)}{(version is { } v ? $"?version={v}" : "")}", null, ct);
@@ -101,6 +103,79 @@ public sealed class SluiceClient(HttpClient http)
     public Task<OperationPage> ListOperationsAsync(int pageSize = 50, string? pageToken = null, CancellationToken ct = default) =>
         SendAsync<OperationPage>(HttpMethod.Get, $"api/v1/operations?pageSize={pageSize}{Token(pageToken)}", null, ct);
 
+    // ---- callbacks ----
+
+    /// <summary>Answers a callback token with success and string outputs (converted to the step's declared types).</summary>
+    public Task<CallbackAnswer> SucceedCallbackAsync(string token, IReadOnlyDictionary<string, string>? outputs = null, string? idempotencyToken = null,
+        CancellationToken ct = default) =>
+        SendAsync<CallbackAnswer>(HttpMethod.Post, $"api/v1/callbacks/{Uri.EscapeDataString(token)}:succeed",
+            JsonContent.Create(new { outputs, idempotencyToken }, options: Json), ct);
+
+    /// <summary>Answers a callback token with failure: the step fails with <paramref name="reason"/>.</summary>
+    public Task<CallbackAnswer> FailCallbackAsync(string token, string? reason = null, string? idempotencyToken = null, CancellationToken ct = default) =>
+        SendAsync<CallbackAnswer>(HttpMethod.Post, $"api/v1/callbacks/{Uri.EscapeDataString(token)}:fail",
+            JsonContent.Create(new { reason, idempotencyToken }, options: Json), ct);
+
+    // ---- functions ----
+
+    /// <summary>Registers a function, or replaces the one of that name.</summary>
+    public async Task<FunctionPutResult> PutFunctionAsync(string name, PutFunction request, CancellationToken ct = default)
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Put, $"api/v1/functions/{Uri.EscapeDataString(name)}")
+        {
+            Content = JsonContent.Create(request, options: Json),
+        };
+        using var r = await http.SendAsync(req, ct);
+        await ThrowIfFailedAsync(r, ct);
+        var f = await r.Content.ReadFromJsonAsync<FunctionInfo>(Json, ct) ?? throw Empty();
+        return new FunctionPutResult(f, r.StatusCode == HttpStatusCode.Created);
+    }
+
+    public Task<FunctionInfo> GetFunctionAsync(string name, CancellationToken ct = default) =>
+        SendAsync<FunctionInfo>(HttpMethod.Get, $"api/v1/functions/{Uri.EscapeDataString(name)}", null, ct);
+
+    public Task<FunctionPage> ListFunctionsAsync(int pageSize = 100, string? pageToken = null, CancellationToken ct = default) =>
+        SendAsync<FunctionPage>(HttpMethod.Get, $"api/v1/functions?pageSize={pageSize}{Token(pageToken)}", null, ct);
+
+    public Task DeleteFunctionAsync(string name, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"api/v1/functions/{Uri.EscapeDataString(name)}", null, ct);
+
+    // ---- queues ----
+
+    /// <summary>Creates a queue with default attributes, or finds it.</summary>
+    public Task<QueueInfo> CreateQueueAsync(string name, CancellationToken ct = default) =>
+        SendAsync<QueueInfo>(HttpMethod.Put, $"api/v1/queues/{Uri.EscapeDataString(name)}", null, ct);
+
+    public Task<QueueInfo> GetQueueAsync(string name, CancellationToken ct = default) =>
+        SendAsync<QueueInfo>(HttpMethod.Get, $"api/v1/queues/{Uri.EscapeDataString(name)}", null, ct);
+
+    public Task<QueuePage> ListQueuesAsync(int pageSize = 100, string? pageToken = null, CancellationToken ct = default) =>
+        SendAsync<QueuePage>(HttpMethod.Get, $"api/v1/queues?pageSize={pageSize}{Token(pageToken)}", null, ct);
+
+    public Task<SentMessageInfo> SendMessageAsync(string queue, string body, CancellationToken ct = default) =>
+        SendAsync<SentMessageInfo>(HttpMethod.Post, $"api/v1/queues/{Uri.EscapeDataString(queue)}/messages",
+            JsonContent.Create(new { body }, options: Json), ct);
+
+    /// <summary>Receives messages (long polling when the request sets a wait); an empty list when none came.</summary>
+    public async Task<IReadOnlyList<QueueMessageInfo>> ReceiveMessagesAsync(string queue, ReceiveMessages? request = null, CancellationToken ct = default)
+    {
+        var r = await SendAsync<ReceivedMessages>(HttpMethod.Post, $"api/v1/queues/{Uri.EscapeDataString(queue)}/messages:receive",
+            JsonContent.Create(request ?? new ReceiveMessages(), options: Json), ct);
+        return r.Messages;
+    }
+
+    /// <summary>Deletes a received message by its receipt handle; false when it was gone already or the handle is an old one.</summary>
+    public async Task<bool> DeleteMessageAsync(string queue, string receiptHandle, CancellationToken ct = default)
+    {
+        var r = await SendAsync<DeletedMessage>(HttpMethod.Post, $"api/v1/queues/{Uri.EscapeDataString(queue)}/messages:delete",
+            JsonContent.Create(new { receiptHandle }, options: Json), ct);
+        return r.Deleted;
+    }
+
+    private sealed record ReceivedMessages(IReadOnlyList<QueueMessageInfo> Messages);
+
+    private sealed record DeletedMessage(bool Deleted);
+
     // ---- events ----
 
     /// <summary>The server's event stream (replayed after <paramref name="after"/> when given, then live) until cancelled.</summary>
@@ -122,8 +197,15 @@ public sealed class SluiceClient(HttpClient http)
 
     // ---- plumbing ----
 
-    private static StringContent Definition(string text) =>
-        new(text, Encoding.UTF8, text.TrimStart().StartsWith('{') ? "application/json" : "application/yaml");
+    private static StringContent Definition(string text, string? format) =>
+        new(text, Encoding.UTF8, (format ?? (text.TrimStart().StartsWith('{') ? "json" : "yaml")) switch
+        {
+            "json" => "application/json",
+            "yaml" => "application/yaml",
+            var other => throw new ArgumentException($"unknown definition format '{other}' (use yaml or json)", nameof(format)),
+        });
+
+    private static SluiceApiException Empty() => new(0, "Empty", "the server sent an empty answer", []);
 
     private static string Token(string? pageToken) => pageToken is null ? "" : "&pageToken=" + Uri.EscapeDataString(pageToken);
 
@@ -136,7 +218,7 @@ public sealed class SluiceClient(HttpClient http)
         {
             return default!;
         }
-        return await r.Content.ReadFromJsonAsync<T>(Json, ct) ?? throw new SluiceApiException(0, "Empty", "the server sent an empty answer", []);
+        return await r.Content.ReadFromJsonAsync<T>(Json, ct) ?? throw Empty();
     }
 
     private static async Task ThrowIfFailedAsync(HttpResponseMessage r, CancellationToken ct)

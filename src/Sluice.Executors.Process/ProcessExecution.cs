@@ -20,7 +20,7 @@ internal sealed class ProcessExecution : IStepExecution
     private readonly Lock gate = new();
     private readonly TimeProvider time;
     private readonly string directory;
-    private readonly IReadOnlyList<OutputSpec> outputs;
+    private readonly StepPlan plan;
     private readonly int pgid;
     private readonly string noExitReason;
     private readonly TaskCompletionSource<string?> leaderExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -49,13 +49,13 @@ internal sealed class ProcessExecution : IStepExecution
 
     /// <summary>Watches a live leader. Takes ownership of <paramref name="leaderPidfd"/>. <paramref name="stoppedEarlier"/>:
     /// adopted after a restart while a stop was under way, so that its end counts as stopped.</summary>
-    public ProcessExecution(TimeProvider time, string directory, IReadOnlyList<OutputSpec> outputs, ProcessHandle handle, int leaderPidfd,
+    public ProcessExecution(TimeProvider time, string directory, StepPlan plan, ProcessHandle handle, int leaderPidfd,
         bool stoppedEarlier = false)
     {
         this.time = time;
         this.stoppedEarlier = stoppedEarlier;
         this.directory = directory;
-        this.outputs = outputs;
+        this.plan = plan;
         pgid = handle.Pid;
         Process = handle;
         noExitReason = NoExitStatus;
@@ -70,14 +70,14 @@ internal sealed class ProcessExecution : IStepExecution
 
     /// <summary>An adopted attempt whose leader is already gone; <paramref name="killLeftovers"/> when the group's
     /// remaining members are known to be this attempt's.</summary>
-    public ProcessExecution(TimeProvider time, string directory, IReadOnlyList<OutputSpec> outputs, ProcessHandle? handle, int pgid,
+    public ProcessExecution(TimeProvider time, string directory, StepPlan plan, ProcessHandle? handle, int pgid,
         bool killLeftovers, bool stoppedEarlier = false, string noExitReason = StepFiles.LostReason)
     {
         this.time = time;
         this.stoppedEarlier = stoppedEarlier;
         stoppedBeforeExit = stoppedEarlier;
         this.directory = directory;
-        this.outputs = outputs;
+        this.plan = plan;
         this.pgid = pgid;
         Process = handle;
         this.noExitReason = noExitReason;
@@ -284,7 +284,7 @@ internal sealed class ProcessExecution : IStepExecution
             {
                 stopped = stoppedBeforeExit;
             }
-            outcome.TrySetResult(stopped ? StepOutcome.Stopped() : StepFiles.ReadOutcome(directory, outputs, death ?? noExitReason));
+            outcome.TrySetResult(stopped ? StepOutcome.Stopped() : StepFiles.ReadOutcome(directory, plan, death ?? noExitReason));
         }
         catch (Exception e)
         {

@@ -74,7 +74,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
             var errno = Native.LastError;
             if (errno == Native.ESRCH)
             {
-                IStepExecution ended = new ProcessExecution(time, dir, start.Plan.Outputs, null, pid, LeftoversAreOurs(pid, dir),
+                IStepExecution ended = new ProcessExecution(time, dir, start.Plan, null, pid, LeftoversAreOurs(pid, dir),
                     noExitReason: ProcessExecution.NoExitStatus);
                 return Task.FromResult(ended);
             }
@@ -84,7 +84,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
         var startTime = ProcFs.ReadStat(pid)?.StartTime ?? 0;
         try
         {
-            IStepExecution execution = new ProcessExecution(time, dir, start.Plan.Outputs, new ProcessHandle(pid, startTime), pidfd);
+            IStepExecution execution = new ProcessExecution(time, dir, start.Plan, new ProcessHandle(pid, startTime), pidfd);
             return Task.FromResult(execution);
         }
         catch (InvalidOperationException)
@@ -100,7 +100,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
     {
         ct.ThrowIfCancellationRequested();
         var dir = Path.GetFullPath(start.Directory);
-        var outputs = start.Plan.Outputs;
+        var plan = start.Plan;
         // The step was being stopped when the server went down: however it ends (or ended), it was stopped. (The
         // engine asks for the stop again once adopted; a supervisor killed by the first SIGTERM left no exit status.)
         var stopping = record.State == StepState.Stopping;
@@ -112,7 +112,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
         {
             return Ended(stopping ? StepOutcome.Stopped() : StepFiles.ReadExitCode(dir) is null
                 ? StepOutcome.Failure(StepFiles.LostReason)
-                : StepFiles.ReadOutcome(dir, outputs, StepFiles.LostReason));
+                : StepFiles.ReadOutcome(dir, plan, StepFiles.LostReason));
         }
 
         var pidfd = Native.pidfd_open(p, 0);
@@ -124,7 +124,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
             var sameStart = stat is { } st && (record.Process is not { } h || st.StartTime == h.StartTime);
             if (sameStart && stat!.Value.Alive && IsSupervisorOf(stat.Value, dir, record.Process is not null))
             {
-                IStepExecution alive = new ProcessExecution(time, dir, outputs, new ProcessHandle(p, stat.Value.StartTime), pidfd, stopping);
+                IStepExecution alive = new ProcessExecution(time, dir, plan, new ProcessHandle(p, stat.Value.StartTime), pidfd, stopping);
                 return Task.FromResult(alive);
             }
             if (sameStart && !stat!.Value.Alive && record.Process is not null)
@@ -135,7 +135,7 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
             }
             Native.close(pidfd);
         }
-        IStepExecution gone = new ProcessExecution(time, dir, outputs, record.Process, p, LeftoversAreOurs(p, dir), stopping);
+        IStepExecution gone = new ProcessExecution(time, dir, plan, record.Process, p, LeftoversAreOurs(p, dir), stopping);
         return Task.FromResult(gone);
     }
 

@@ -21,8 +21,9 @@ internal static class StepFiles
 
     /// <summary>The outcome of an attempt whose processes are all gone and that was not stopped.</summary>
     /// <param name="noExitReason">The reason when no exit status was recorded.</param>
-    public static StepOutcome ReadOutcome(string dir, IReadOnlyList<OutputSpec> outputs, string noExitReason)
+    public static StepOutcome ReadOutcome(string dir, StepPlan plan, string noExitReason)
     {
+        var outputs = plan.Outputs;
         var code = ReadExitCode(dir);
         if (code is null)
         {
@@ -40,6 +41,11 @@ internal static class StepFiles
                 reason.Append(": ").Append(line);
             }
             return StepOutcome.Failure(reason.ToString(), code);
+        }
+        if (plan is ProcessStepPlan { Layout: { } layout })
+        {
+            // The definition format reads its own outputs (e.g. a KFP executor output file).
+            return layout.ReadOutputs(dir) with { ExitCode = 0 };
         }
         var values = new JsonObject();
         foreach (var spec in outputs)

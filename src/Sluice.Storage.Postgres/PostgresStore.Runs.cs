@@ -29,6 +29,9 @@ public sealed partial class PostgresStore
         $"UPDATE runs SET {Pg.Assign(RunColumns, ImmutableRunColumns)} WHERE id = @id AND version = @expected_version " +
         "AND (@owner IS NULL OR owner = @owner)";
     private static readonly string InsertStepSql = Pg.Insert("steps", StepColumns + ", ordinal");
+    // A step made while the run goes (ExpectedVersion 0) reads back after every step the run has so far.
+    private static readonly string AppendStepSql = Pg.Insert("steps", StepColumns + ", ordinal").Replace("@ordinal",
+        "(SELECT coalesce(max(ordinal), -1) + 1 FROM steps WHERE run_id = @run_id)", StringComparison.Ordinal) + " ON CONFLICT (run_id, name) DO NOTHING";
     private static readonly string UpdateStepSql =
         $"UPDATE steps SET {Pg.Assign(StepColumns, "run_id", "name")} WHERE run_id = @run_id AND name = @name AND version = @expected_version";
     private static readonly string InsertIdempotencySql = Pg.Insert("idempotency", IdempotencyColumns) + " ON CONFLICT (scope, token) DO NOTHING";
@@ -99,15 +102,18 @@ public sealed partial class PostgresStore
                 await using var batch = new NpgsqlBatch();
                 foreach (var (step, expected) in change.Steps)
                 {
-                    batch.BatchCommands.Add(BatchCommand(UpdateStepSql, c => c.WithStep(step).Int64("expected_version", expected)));
+                    batch.BatchCommands.Add(expected == 0
+                        ? BatchCommand(AppendStepSql, c => c.WithStep(step))
+                        : BatchCommand(UpdateStepSql, c => c.WithStep(step).Int64("expected_version", expected)));
                 }
                 var counts = await ExecuteBatchAsync(s, batch, ct);
                 for (var i = 0; i < counts.Count; i++)
                 {
                     if (counts[i] == 0)
                     {
-                        throw new ConcurrencyException(
-                            $"Step '{change.Steps[i].Step.Name}' of run '{run.Id}' is gone or not at version {change.Steps[i].ExpectedVersion}.");
+                        throw new ConcurrencyException(change.Steps[i].ExpectedVersion == 0
+                            ? $"Step '{change.Steps[i].Step.Name}' of run '{run.Id}' exists already."
+                            : $"Step '{change.Steps[i].Step.Name}' of run '{run.Id}' is gone or not at version {change.Steps[i].ExpectedVersion}.");
                     }
                 }
             }
@@ -164,6 +170,12 @@ public sealed partial class PostgresStore
             await using var c = filter.Apply(s.Command(sql));
             return ToPage(await c.ReadAllAsync(ReadRun, ct), query.PageSize, r => PageToken.Encode(RunsPage, r.CreatedAt, r.Id));
         }, ct);
+    }
+
+    public string PageTokenAfter(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return PageToken.Encode(RunsPage, run.CreatedAt, run.Id);
     }
 
     public async Task<IReadOnlyList<string>> ListRunIdsInStatesAsync(IReadOnlyList<RunState> states, CancellationToken ct)

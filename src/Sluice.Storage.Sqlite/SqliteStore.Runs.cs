@@ -33,6 +33,9 @@ public sealed partial class SqliteStore
         $"UPDATE runs SET {Db.Assign(RunColumns, ImmutableRunColumns)} WHERE id = @id AND version = @expected_version " +
         "AND (@owner IS NULL OR owner = @owner)";
     private static readonly string InsertStepSql = Db.Insert("steps", StepColumns + ", ordinal");
+    // A step made while the run goes (ExpectedVersion 0) reads back after every step the run has so far.
+    private static readonly string AppendStepSql = Db.Insert("steps", StepColumns + ", ordinal").Replace("@ordinal",
+        "(SELECT coalesce(max(ordinal), -1) + 1 FROM steps WHERE run_id = @run_id)", StringComparison.Ordinal) + " ON CONFLICT (run_id, name) DO NOTHING";
     private static readonly string UpdateStepSql =
         $"UPDATE steps SET {Db.Assign(StepColumns, "run_id", "name")} WHERE run_id = @run_id AND name = @name AND version = @expected_version";
     private static readonly string InsertEventSql = Db.Insert("events", EventColumns) + " RETURNING seq";
@@ -95,9 +98,14 @@ public sealed partial class SqliteStore
             }
             foreach (var (step, expected) in change.Steps)
             {
-                if (s.Command(UpdateStepSql).WithStep(step).With("@expected_version", expected).ExecuteNonQuery() == 0)
+                var rows = expected == 0
+                    ? s.Command(AppendStepSql).WithStep(step).ExecuteNonQuery()
+                    : s.Command(UpdateStepSql).WithStep(step).With("@expected_version", expected).ExecuteNonQuery();
+                if (rows == 0)
                 {
-                    throw new ConcurrencyException($"Step '{step.Name}' of run '{run.Id}' is gone or not at version {expected}.");
+                    throw new ConcurrencyException(expected == 0
+                        ? $"Step '{step.Name}' of run '{run.Id}' exists already."
+                        : $"Step '{step.Name}' of run '{run.Id}' is gone or not at version {expected}.");
                 }
             }
             if (change.Idempotency is { } idempotency && !TryInsertIdempotency(s, idempotency))
@@ -159,6 +167,12 @@ public sealed partial class SqliteStore
             var sql = ListRunsSql(from, filter, states.Count, order);
             return ToPage(filter.Command(s, sql).ReadAll(ReadRun), query.PageSize, r => PageToken.Encode(RunsPage, r.CreatedAt, r.Id));
         }, ct);
+    }
+
+    public string PageTokenAfter(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return PageToken.Encode(RunsPage, run.CreatedAt, run.Id);
     }
 
     /// <summary>One branch per state, each a range scan of a (..., state, created_at, id) index, merged: an IN list

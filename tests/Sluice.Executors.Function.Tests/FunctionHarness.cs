@@ -83,22 +83,15 @@ internal sealed class FunctionHarness : IAsyncDisposable
 /// <summary>A loopback HTTP server whose answers a test writes: handler(body) -> (status, body).</summary>
 internal sealed class TinyHttpServer : IAsyncDisposable
 {
-    private readonly HttpListener listener = new();
+    private readonly HttpListener listener;
     private readonly Func<string, Task<(int Status, string Body)>> handler;
     private readonly Task loop;
 
     public TinyHttpServer(Func<string, Task<(int Status, string Body)>> handler)
     {
         this.handler = handler;
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        (listener, var port) = Loopback.StartHttpListener();
         Url = $"http://127.0.0.1:{port}/fn";
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
         loop = LoopAsync();
     }
 

@@ -9,19 +9,14 @@ namespace Sluice.Server.Tests;
 /// <summary>A loopback HTTP endpoint that records every message a callback step posts to it.</summary>
 internal sealed class WebhookSink : IAsyncDisposable
 {
-    private readonly HttpListener listener = new();
+    private readonly HttpListener listener;
     private readonly Channel<JsonObject> messages = Channel.CreateUnbounded<JsonObject>();
     private readonly Task loop;
 
     public WebhookSink()
     {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
+        (listener, var port) = Loopback.StartHttpListener("/hook/");
         Url = $"http://127.0.0.1:{port}/hook/";
-        listener.Prefixes.Add(Url);
-        listener.Start();
         loop = Task.Run(async () =>
         {
             while (listener.IsListening)

@@ -20,7 +20,7 @@ public sealed class ServerProcess : IAsyncDisposable
         DataDir = dataDir;
         ownedData = owned;
         this.extraArgs = extraArgs;
-        Port = FreePort();
+        Port = Loopback.ProbeFreePort();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
@@ -49,10 +49,22 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public static async Task<ServerProcess> StartAsync(string? dataDir = null, params string[] extraArgs)
     {
-        var owned = dataDir is null ? new TempDirectory("sluice-server") : null;
-        var s = new ServerProcess(dataDir ?? owned!.Path, owned, extraArgs);
-        await s.LaunchAsync();
-        return s;
+        // The port is probed free, then bound by the server: another process on the machine may take it in between, so
+        // a bind failure is tried again on a fresh port.
+        for (var attempt = 1; ; attempt++)
+        {
+            var owned = dataDir is null ? new TempDirectory("sluice-server") : null;
+            var s = new ServerProcess(dataDir ?? owned!.Path, owned, extraArgs);
+            try
+            {
+                await s.LaunchAsync();
+                return s;
+            }
+            catch (InvalidOperationException) when (attempt < 5 && s.Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await s.DisposeAsync();
+            }
+        }
     }
 
     private async Task LaunchAsync()
@@ -247,13 +259,6 @@ public sealed class ServerProcess : IAsyncDisposable
         process?.Dispose();
         Http.Dispose();
         ownedData?.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }
 

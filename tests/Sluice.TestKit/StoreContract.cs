@@ -266,6 +266,36 @@ public abstract class StoreContract
     }
 
     [SkippableFact]
+    public async Task CommitAsync_NewStep_IsInsertedAfterTheOthers()
+    {
+        await using var stores = await CreateStoresAsync();
+        await stores.Runs.CreateRunAsync(Run("r1"), [Step("r1", "b"), Step("r1", "a")], [], null, None);
+        var added = Step("r1", "loop[0].x", version: 1);
+
+        await stores.Runs.CommitAsync(new RunChange
+        {
+            Run = Run("r1", version: 2), ExpectedVersion = 1, Steps = [new StepChange(Step("r1", "a", StepState.Running, 2), 1), new StepChange(added, 0)],
+        }, None);
+
+        StoreAssert.Equivalent([Step("r1", "b"), Step("r1", "a", StepState.Running, 2), added], await stores.Runs.GetStepsAsync("r1", None));
+    }
+
+    [SkippableFact]
+    public async Task CommitAsync_NewStepWithATakenName_ThrowsConcurrencyAndWritesNothing()
+    {
+        await using var stores = await CreateStoresAsync();
+        await stores.Runs.CreateRunAsync(Run("r1"), [Step("r1", "a")], [], null, None);
+
+        await Assert.ThrowsAsync<ConcurrencyException>(() => stores.Runs.CommitAsync(new RunChange
+        {
+            Run = Run("r1", version: 2), ExpectedVersion = 1, Steps = [new StepChange(Step("r1", "a", StepState.Running, 1), 0)],
+        }, None));
+
+        StoreAssert.Equivalent([Step("r1", "a")], await stores.Runs.GetStepsAsync("r1", None));
+        Assert.Equal(1, (await stores.Runs.GetRunAsync("r1", None))!.Version);
+    }
+
+    [SkippableFact]
     public async Task CommitAsync_UnknownStep_ThrowsConcurrency()
     {
         await using var stores = await CreateStoresAsync();
@@ -572,6 +602,20 @@ public abstract class StoreContract
         await CreateRuns(stores, Run("r1", createdAt: At(1)), Run("r3", createdAt: At(3)), Run("r2", createdAt: At(2)));
 
         Assert.Equal(["r1", "r2", "r3"], await ListIds(stores, new RunQuery { OldestFirst = true }));
+    }
+
+    [SkippableFact]
+    public async Task PageTokenAfter_ContinuesRightAfterThatRunInEitherOrder()
+    {
+        await using var stores = await CreateStoresAsync();
+        await CreateRuns(stores, Run("r1", createdAt: At(1)), Run("r3", createdAt: At(3)), Run("r2", createdAt: At(2)));
+        var r2 = (await stores.Runs.GetRunAsync("r2", None))!;
+
+        var newer = await stores.Runs.ListRunsAsync(new RunQuery { PageToken = stores.Runs.PageTokenAfter(r2) }, None);
+        var older = await stores.Runs.ListRunsAsync(new RunQuery { PageToken = stores.Runs.PageTokenAfter(r2), OldestFirst = true }, None);
+
+        Assert.Equal(["r1"], newer.Items.Select(r => r.Id));
+        Assert.Equal(["r3"], older.Items.Select(r => r.Id));
     }
 
     [SkippableFact]

@@ -64,6 +64,14 @@ public sealed class OperationService(RunEngine engine, RunService runs, IOperati
             throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
         }
         var ids = req.RunIds?.Distinct(StringComparer.Ordinal).ToList() ?? await ResolveFilterAsync(req, ct);
+        if (req.RequireAll)
+        {
+            foreach (var id in ids)
+            {
+                // Throws NotFound before anything is recorded or stopped.
+                await runs.FindAsync(id, req.Scope, ct);
+            }
+        }
         var now = engine.Time.GetUtcNow();
         var op = new OperationRecord
         {
@@ -275,6 +283,104 @@ public sealed class OperationService(RunEngine engine, RunService runs, IOperati
         {
             throw SluiceException.Invalid("pageToken is not valid");
         }
+    }
+
+    /// <summary>Most runs one delete operation takes.</summary>
+    public const int MaxDelete = 1000;
+
+    /// <summary>Deletes finished runs, all or none: every run must exist in the scope (else NotFound) and be finished (else
+    /// FailedPrecondition) before any is deleted. Returns an operation that is done, whose results hold each run as it was.</summary>
+    public async Task<OperationRecord> DeleteRunsAsync(DeleteRunsRequest req, CancellationToken ct)
+    {
+        var ids = req.RunIds.Distinct(StringComparer.Ordinal).ToList();
+        if (ids.Count is 0 or > MaxDelete || ids.Any(id => !Validation.IsId(id)))
+        {
+            throw SluiceException.Invalid($"give 1 to {MaxDelete} run ids");
+        }
+        var found = new List<RunRecord>();
+        foreach (var id in ids)
+        {
+            var run = await runs.FindAsync(id, req.Scope, ct);
+            if (!run.State.IsTerminal())
+            {
+                throw new SluiceException(ErrorKind.FailedPrecondition,
+                    $"run {run.Id} is {run.State}; only finished runs can be deleted (stop it first), so nothing was deleted");
+            }
+            found.Add(run);
+        }
+        var results = new JsonObject();
+        foreach (var run in found)
+        {
+            try
+            {
+                await runs.DeleteAsync(run.Id, req.Scope, ct);
+            }
+            catch (SluiceException e) when (e.Kind == ErrorKind.NotFound)
+            {
+                // Deleted by someone else meanwhile: it is gone all the same.
+            }
+            results[run.Id] = Summary(run);
+        }
+        return await RecordDoneAsync(req.Scope ?? Scope.Default, "delete-runs",
+            new JsonObject { ["runIds"] = new JsonArray([.. ids.Select(i => (JsonNode?)i)]), ["caller"] = req.Caller, ["batch"] = req.Batch }, results,
+            req.Face, ct);
+    }
+
+    /// <summary>A run's identity and end state, kept in an operation's results after the run itself is gone.</summary>
+    public static JsonObject Summary(RunRecord r) => new()
+    {
+        ["id"] = r.Id, ["state"] = r.State.ToString(), ["pipeline"] = r.PipelineName, ["displayName"] = r.DisplayName,
+        ["createdAt"] = r.CreatedAt.ToString("O"), ["startedAt"] = r.StartedAt?.ToString("O"), ["endedAt"] = r.EndedAt?.ToString("O"),
+        ["updatedAt"] = r.UpdatedAt.ToString("O"), ["error"] = r.Error, ["face"] = r.Face,
+        ["labels"] = new JsonObject(r.Labels.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+    };
+
+    /// <summary>Waits until the operation is done or <paramref name="timeout"/> passed; returns it as it is then.</summary>
+    public async Task<OperationRecord> WaitAsync(string id, Scope? scope, TimeSpan timeout, CancellationToken ct)
+    {
+        var until = engine.Time.GetUtcNow() + timeout;
+        while (true)
+        {
+            var op = await GetAsync(id, scope, ct);
+            if (op.Done || engine.Time.GetUtcNow() >= until)
+            {
+                return op;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), engine.Time, ct);
+        }
+    }
+
+    /// <summary>Forgets a finished operation; one still under way cannot be deleted.</summary>
+    public async Task DeleteAsync(string id, Scope? scope, CancellationToken ct)
+    {
+        var op = await GetAsync(id, scope, ct);
+        if (!op.Done)
+        {
+            throw new SluiceException(ErrorKind.FailedPrecondition, $"operation {op.Id} is not done yet and cannot be deleted");
+        }
+        if (!await Store.DeleteOperationAsync(op.Id, ct))
+        {
+            throw SluiceException.NotFound($"operation {Validation.Show(id)} not found");
+        }
+    }
+
+    /// <summary>Operations that name a run, newest first: the scope's operations are read until <paramref name="pageSize"/>
+    /// matches are found or all were seen.</summary>
+    public async Task<Page<OperationRecord>> ListForRunAsync(Scope? scope, string runId, int pageSize, string? pageToken, CancellationToken ct)
+    {
+        var found = new List<OperationRecord>();
+        var token = pageToken;
+        var scanned = 0;
+        do
+        {
+            var page = await ListAsync(scope, RunService.MaxPageSize, token, ct);
+            token = page.NextPageToken;
+            scanned += page.Items.Count;
+            found.AddRange(page.Items.Where(o => o.Request["runIds"] is JsonArray a && a.Any(n => n?.GetValue<string>() == runId)));
+        }
+        while (token is not null && found.Count < pageSize && scanned < RunService.MaxScanned);
+        // A run has few operations: every match of the pages read is returned (rather than dropping some to fit the size).
+        return new Page<OperationRecord>(found, token);
     }
 
     /// <summary>Records an operation that is done at once (e.g. a face's delete answered as an operation).</summary>

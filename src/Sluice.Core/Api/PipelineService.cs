@@ -71,6 +71,35 @@ public sealed class PipelineService(RunEngine engine)
         }
     }
 
+    /// <summary>The pipeline's latest version when it has this very source, else a new version; the pipeline is created on
+    /// first use (a face that defines and runs in one call, such as Vertex's CreatePipelineJob).</summary>
+    public async Task<PipelineDetail> EnsureVersionAsync(Scope scope, string source, string format, string? name, CancellationToken ct,
+        string face = "native")
+    {
+        var (_, pipelineName) = Compile(source, format, name);
+        for (var tries = 0; ; tries++)
+        {
+            var p = await Store.GetPipelineAsync(scope, pipelineName, ct);
+            try
+            {
+                if (p is null)
+                {
+                    return await CreateAsync(scope, source, format, pipelineName, ct, face);
+                }
+                var latest = await Store.GetVersionAsync(p.Id, p.LatestVersion, ct);
+                if (latest is not null && latest.Format == format && latest.Source == source)
+                {
+                    return new PipelineDetail(p, latest, engine.Compilers.PlanOf(p.Id, latest.Version, latest.Source, latest.Format));
+                }
+                return await AddVersionAsync(scope, pipelineName, source, format, ct);
+            }
+            catch (SluiceException e) when (tries < 5 && e.Kind is ErrorKind.AlreadyExists or ErrorKind.NotFound)
+            {
+                // Another caller created (or deleted) the pipeline meanwhile: look again.
+            }
+        }
+    }
+
     public async Task<PipelineRecord> GetPipelineAsync(Scope scope, string name, CancellationToken ct) =>
         await Store.GetPipelineAsync(scope, name, ct) ?? throw SluiceException.NotFound($"pipeline {Validation.Show(name)} not found");
 
@@ -81,6 +110,9 @@ public sealed class PipelineService(RunEngine engine)
         var v = await Store.GetVersionAsync(p.Id, n, ct) ?? throw SluiceException.NotFound($"version {n} of pipeline {Validation.Show(name)} not found");
         return new PipelineDetail(p, v, engine.Compilers.PlanOf(p.Id, n, v.Source, v.Format));
     }
+
+    /// <summary>The version a run froze when it started (it outlives the pipeline's name), if it is still stored.</summary>
+    public Task<PipelineVersionRecord?> VersionOfAsync(RunRecord run, CancellationToken ct) => Store.GetVersionAsync(run.PipelineId, run.PipelineVersion, ct);
 
     public async Task<IReadOnlyList<PipelineVersionRecord>> VersionsAsync(Scope scope, string name, CancellationToken ct) =>
         await Store.ListVersionsAsync((await GetPipelineAsync(scope, name, ct)).Id, ct);

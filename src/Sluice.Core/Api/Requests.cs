@@ -50,6 +50,19 @@ public sealed record BatchStopRequest
     public string? Caller { get; init; }
     public TimeSpan? Grace { get; init; }
     public string Face { get; init; } = "native";
+    /// <summary>Every named run must exist (in the scope), else the request fails as NotFound and nothing is stopped.</summary>
+    public bool RequireAll { get; init; }
+}
+
+/// <summary>Delete finished runs as one operation: every one must exist and be finished, else nothing is deleted.</summary>
+public sealed record DeleteRunsRequest
+{
+    public Scope? Scope { get; init; }
+    public required IReadOnlyList<string> RunIds { get; init; }
+    public string? Caller { get; init; }
+    public string Face { get; init; } = "native";
+    /// <summary>The caller asked for a batch (kept with the operation, so that a face answers in the shape it was asked).</summary>
+    public bool Batch { get; init; }
 }
 
 /// <summary>Selects runs by pipeline, state and labels.</summary>

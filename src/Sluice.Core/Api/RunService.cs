@@ -145,6 +145,96 @@ public sealed class RunService(RunEngine engine)
         }
     }
 
+    /// <summary>Most runs a filtered list reads from the store for one page (it may then answer with fewer runs and a token).</summary>
+    public const int MaxScanned = 20_000;
+
+    /// <summary>Most runs a list in an order other than creation time sorts.</summary>
+    public const int MaxSorted = 10_000;
+
+    private const string SortedTokenPrefix = "sorted.";
+
+    /// <summary>Runs matching <paramref name="where"/> in <paramref name="order"/> (creation time, newest first, by default). The
+    /// store pages by creation time; a filter is applied while reading (a page may hold fewer runs than asked, with a token
+    /// to go on); another order sorts every matching run (at most <see cref="MaxSorted"/>) and pages by position.</summary>
+    public async Task<Page<RunRecord>> ListAsync(RunQuery query, RunCondition? where, RunOrder? order, CancellationToken ct)
+    {
+        order ??= RunOrder.Default;
+        if (order.Field is not (RunField.CreatedAt or RunField.UpdatedAt or RunField.StartedAt or RunField.EndedAt))
+        {
+            throw SluiceException.Invalid($"runs cannot be ordered by {order.Field}");
+        }
+        if (order.Field == RunField.CreatedAt)
+        {
+            var q = query with { OldestFirst = !order.Descending };
+            if (where is null)
+            {
+                return await ListAsync(q, ct);
+            }
+            var found = new List<RunRecord>();
+            var token = q.PageToken;
+            var scanned = 0;
+            do
+            {
+                var page = await ListAsync(q with { PageSize = Math.Min(MaxPageSize, Math.Max(q.PageSize, 100)), PageToken = token }, ct);
+                token = page.NextPageToken;
+                foreach (var r in page.Items)
+                {
+                    scanned++;
+                    if (!where.Test(r))
+                    {
+                        continue;
+                    }
+                    found.Add(r);
+                    if (found.Count == q.PageSize)
+                    {
+                        // Full in the middle of the store's page: the next page starts right after this run.
+                        return new Page<RunRecord>(found, ReferenceEquals(r, page.Items[^1]) ? token : Store.PageTokenAfter(r));
+                    }
+                }
+            }
+            while (token is not null && scanned < MaxScanned);
+            return new Page<RunRecord>(found, token);
+        }
+
+        if (query.PageSize is < 1 or > MaxPageSize)
+        {
+            throw SluiceException.Invalid($"pageSize must be between 1 and {MaxPageSize}");
+        }
+        var offset = 0;
+        if (query.PageToken is { } t && (!t.StartsWith(SortedTokenPrefix, StringComparison.Ordinal)
+            || !int.TryParse(t[SortedTokenPrefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset)))
+        {
+            throw SluiceException.Invalid("pageToken is not valid");
+        }
+        var all = new List<RunRecord>();
+        string? next = null;
+        do
+        {
+            var page = await ListAsync(query with { PageSize = MaxPageSize, PageToken = next, OldestFirst = false }, ct);
+            all.AddRange(where is null ? page.Items : page.Items.Where(where.Test));
+            next = page.NextPageToken;
+            if (all.Count > MaxSorted)
+            {
+                throw new SluiceException(ErrorKind.InvalidArgument,
+                    $"more than {MaxSorted} runs match: narrow the filter, or order them by creation time");
+            }
+        }
+        while (next is not null);
+        Func<RunRecord, DateTimeOffset?> key = order.Field switch
+        {
+            RunField.UpdatedAt => r => r.UpdatedAt,
+            RunField.StartedAt => r => r.StartedAt,
+            _ => r => r.EndedAt,
+        };
+        // Runs without the time (not started or not ended) come last either way.
+        var sorted = order.Descending
+            ? all.OrderBy(r => key(r) is null).ThenByDescending(key).ThenByDescending(r => r.Id, StringComparer.Ordinal)
+            : all.OrderBy(r => key(r) is null).ThenBy(key).ThenBy(r => r.Id, StringComparer.Ordinal);
+        var items = sorted.Skip(offset).Take(query.PageSize).ToList();
+        var more = offset + items.Count < all.Count;
+        return new Page<RunRecord>(items, more ? SortedTokenPrefix + (offset + items.Count).ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+    }
+
     /// <summary>Stops a run: Running -> Stopping is durable when this returns; see ARCHITECTURE "How a stop flows".</summary>
     public async Task<StopAnswer> StopAsync(StopRunRequest req, CancellationToken ct)
     {

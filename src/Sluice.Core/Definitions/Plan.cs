@@ -10,6 +10,10 @@ public enum ParamType
     Integer,
     Float,
     Boolean,
+    /// <summary>A JSON list (given as a list, or as text that holds one).</summary>
+    List,
+    /// <summary>A JSON object (given as an object, or as text that holds one).</summary>
+    Struct,
 }
 
 /// <summary>A pipeline parameter; a null <see cref="Default"/> makes it required.</summary>
@@ -48,6 +52,15 @@ public abstract record StepPlan
 
     public Guard? Guard { get; init; }
 
+    /// <summary>The group step this step belongs to (it runs only while that group runs); null at the top level.</summary>
+    public string? Group { get; init; }
+
+    /// <summary>Evaluated when the step is ready; false skips it (and, for a group, everything in it).</summary>
+    public Expr? When { get; init; }
+
+    /// <summary>What the steps it depends on must have done before it may start.</summary>
+    public StartWhen StartWhen { get; init; } = StartWhen.AllSucceeded;
+
     public TimeSpan? Timeout { get; init; }
 
     public RetryPolicy? Retry { get; init; }
@@ -80,6 +93,12 @@ public sealed record ProcessStepPlan : StepPlan
     /// wherever one starts the command, an argument, an environment value or the working directory, or follows a space,
     /// '=', ':', ',' or a quote in one, it is rewritten to <c>{attempt dir}/root{path}</c> when the step starts.</summary>
     public IReadOnlyList<string> ContainerPaths { get; init; } = [];
+
+    /// <summary>Values resolved when the step starts and handed to <see cref="Layout"/> (a value that is one reference keeps its type).</summary>
+    public IReadOnlyDictionary<string, Template> Values { get; init; } = new Dictionary<string, Template>();
+
+    /// <summary>When set, builds the command line from <see cref="Values"/> and reads the outputs instead of the defaults.</summary>
+    public IProcessLayout? Layout { get; init; }
 }
 
 /// <summary>Succeeds at once, recording its rendered <see cref="StepPlan.Properties"/> (e.g. a model entry); runs no process.</summary>
@@ -143,6 +162,9 @@ public sealed record Plan
     public required IReadOnlyList<StepPlan> Steps { get; init; }
 
     public int? MaxParallelSteps { get; init; }
+
+    /// <summary>What a failed step does to the steps not yet started.</summary>
+    public FailurePolicy FailurePolicy { get; init; } = FailurePolicy.FailFast;
 
     public StepPlan? Find(string name)
     {

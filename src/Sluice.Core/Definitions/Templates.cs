@@ -251,6 +251,10 @@ public static class Values
     {
         result = null;
         error = null;
+        if (type is ParamType.List or ParamType.Struct)
+        {
+            return TryCoerceJson(value, type, out result, out error);
+        }
         if (value is not JsonValue v)
         {
             error = value is null ? "a value is required" : $"expected {type}, got {value.GetValueKind()}";
@@ -324,11 +328,40 @@ public static class Values
         }
     }
 
+    /// <summary>A list or an object, given as such or as text that holds one (as KFP passes them).</summary>
+    private static bool TryCoerceJson(JsonNode? value, ParamType type, out JsonNode? result, out string? error)
+    {
+        result = null;
+        error = null;
+        var node = value;
+        if (value is JsonValue v && v.GetValueKind() == JsonValueKind.String)
+        {
+            try
+            {
+                node = JsonNode.Parse(v.GetValue<string>());
+            }
+            catch (JsonException)
+            {
+                error = $"expected a {type} as JSON, got text that is not JSON: {Show(v)}";
+                return false;
+            }
+        }
+        if ((type == ParamType.List && node is JsonArray) || (type == ParamType.Struct && node is JsonObject))
+        {
+            result = node!.Parent is null && !ReferenceEquals(node, value) ? node : node!.DeepClone();
+            return true;
+        }
+        error = value is null ? "a value is required" : $"expected a {type}, got {(node is null ? "null" : Describe(node.GetValueKind()))}";
+        return false;
+    }
+
     private static string Describe(JsonValueKind k) => k switch
     {
         JsonValueKind.Number => "a number",
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         JsonValueKind.String => "a string",
+        JsonValueKind.Array => "a list",
+        JsonValueKind.Object => "an object",
         _ => k.ToString(),
     };
 

@@ -22,6 +22,17 @@ internal sealed class RunActor
     private readonly CancellationTokenSource relinquished;
     private RunRecord run;
     private Plan plan = null!;
+    private RunGraph graph = null!;
+
+    /// <summary>No groups and no finally steps: a failure under FailFast stops all scheduling at once.</summary>
+    private bool simple;
+
+    /// <summary>Some for-each limits how many of its iterations run at once.</summary>
+    private bool limited;
+
+    /// <summary>The last scheduling pass left a step that may start waiting (for a slot, a retry's time, a parallelism limit):
+    /// a failed run is not finished while one is.</summary>
+    private bool deferred;
     private ITimer? wakeTimer;
     private bool waitingForSlot;
     private volatile bool killSteps;
@@ -64,6 +75,22 @@ internal sealed class RunActor
 
     public bool Post(Message m) => inbox.Writer.TryWrite(m);
 
+    /// <summary>Every step of a plan, for-each bodies included.</summary>
+    private static IEnumerable<StepPlan> Walk(IEnumerable<StepPlan> steps)
+    {
+        foreach (var s in steps)
+        {
+            yield return s;
+            if (s is GroupStepPlan { ForEach: { } fe })
+            {
+                foreach (var b in Walk(fe.Body))
+                {
+                    yield return b;
+                }
+            }
+        }
+    }
+
     public Task<StopAnswer> EnqueueStop(StopRunRequest request)
     {
         var reply = new TaskCompletionSource<StopAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -95,6 +122,10 @@ internal sealed class RunActor
         try
         {
             plan = await engine.PlanForAsync(run, ct);
+            graph = new RunGraph(plan);
+            graph.Restore(steps);
+            simple = !Walk(plan.Steps).Any(p => p is GroupStepPlan || p.StartWhen != StartWhen.AllSucceeded);
+            limited = Walk(plan.Steps).Any(p => p is GroupStepPlan { ForEach.MaxParallel: not null });
             if (resume)
             {
                 await ResumeAsync(ct);
@@ -264,9 +295,9 @@ internal sealed class RunActor
             engine.Slots.Forget(slotFreed);
             waitingForSlot = false;
         }
-        foreach (var (sp, attempt, inputs) in toStart)
+        foreach (var (node, attempt, inputs) in toStart)
         {
-            await StartProcessAsync(sp, attempt, inputs, ct);
+            await StartProcessAsync(node, attempt, inputs, ct);
         }
     }
 
@@ -323,7 +354,7 @@ internal sealed class RunActor
     private StepOutcome CallbackOutputs(string step, IReadOnlyDictionary<string, string>? given)
     {
         var outputs = new JsonObject();
-        foreach (var o in plan.Find(step)?.Outputs ?? [])
+        foreach (var o in graph.Find(step)?.Plan.Outputs ?? [])
         {
             if (given is null || !given.TryGetValue(o.Name, out var text))
             {
@@ -370,7 +401,7 @@ internal sealed class RunActor
     }
 
     private TimeSpan GraceFor(string step) =>
-        run.Stop?.Grace ?? plan.Find(step)?.StopGracePeriod ?? engine.Options.DefaultStopGracePeriod;
+        run.Stop?.Grace ?? graph.Find(step)?.Plan.StopGracePeriod ?? engine.Options.DefaultStopGracePeriod;
 
     // ---- a step attempt started or ended ----
 
@@ -410,7 +441,7 @@ internal sealed class RunActor
         var o = d.Outcome;
         if (a.TimedOut && o.Kind != OutcomeKind.Succeeded)
         {
-            var limit = plan.Find(d.Step)?.Timeout;
+            var limit = graph.Find(d.Step)?.Plan.Timeout;
             o = StepOutcome.Failure($"timed out after {TimeText.Format(limit ?? TimeSpan.Zero)}");
         }
         switch (o.Kind)
@@ -428,9 +459,10 @@ internal sealed class RunActor
                 }
                 break;
             default:
-                var policy = plan.Find(d.Step)?.Retry;
+                var policy = graph.Find(d.Step)?.Plan.Retry;
                 var retryWait = policy?.DelayBefore(s.Attempt + 1) ?? TimeSpan.Zero;
-                if (tx.RunAfter.State == RunState.Running && failure is null && policy is not null && s.Attempt <= policy.Count
+                if (tx.RunAfter.State == RunState.Running && (failure is null || plan.FailurePolicy == FailurePolicy.FailSlow)
+                    && policy is not null && s.Attempt <= policy.Count
                     && !(policy.Within is { } within && now + retryWait > FirstStartedAt(s) + within))
                 {
                     var wait = retryWait;
@@ -450,7 +482,12 @@ internal sealed class RunActor
     /// <summary>A stopping run with nothing active left becomes Stopped (or Failed, when a step failed during the stop).</summary>
     private void DrainIfIdle(Tx tx)
     {
-        if (tx.RunAfter.State != RunState.Stopping || tx.AnyActive())
+        if (tx.RunAfter.State != RunState.Stopping)
+        {
+            return;
+        }
+        SettleGroups(tx);
+        if (tx.AnyActive())
         {
             return;
         }
@@ -477,6 +514,11 @@ internal sealed class RunActor
             return;
         }
         var now = tx.Now;
+        if (failure is not null && deferred)
+        {
+            // A step that may still start (a finally step, or one that does not depend on the failure) is waiting its turn.
+            return;
+        }
         if (failure is not null)
         {
             foreach (var s in tx.StepsAfter().Where(s => s.State == StepState.Pending).ToList())
@@ -494,33 +536,69 @@ internal sealed class RunActor
 
     // ---- scheduling ----
 
-    /// <summary>Marks every step that can go now: skips, conditions and fail steps are decided inline; process steps that get
-    /// a slot are marked Starting (with their resolved inputs) and returned, to be started once that is committed.</summary>
-    private List<(StepPlan Plan, int Attempt, JsonObject Inputs)> Schedule(Tx tx)
+    /// <summary>Marks every step that can go now: skips, conditions, fail steps and groups are decided inline; process steps
+    /// that get a slot are marked Starting (with their resolved inputs) and returned, to be started once that is committed.</summary>
+    private List<(Node Node, int Attempt, JsonObject Inputs)> Schedule(Tx tx)
     {
-        var toStart = new List<(StepPlan, int, JsonObject)>();
+        var toStart = new List<(Node, int, JsonObject)>();
         var wantedSlot = false;
         var now = tx.Now;
         DateTimeOffset? nextWake = null;
+        deferred = false;
         for (var progressed = true; progressed;)
         {
             progressed = false;
             nextWake = null;
-            if (tx.RunAfter.State is not (RunState.Queued or RunState.Running) || failure is not null)
+            deferred = false;
+            if (tx.RunAfter.State is not (RunState.Queued or RunState.Running))
             {
                 break;
             }
-            var activeNow = tx.StepsAfter().Count(s => s.State.IsActive());
-            foreach (var sp in plan.Steps)
+            // Once a step failed under FailFast, only finally steps may still start (and groups end).
+            var failFast = failure is not null && plan.FailurePolicy == FailurePolicy.FailFast;
+            if (failFast && simple)
             {
-                var s = tx.StepAfter(sp.Name);
-                if (s.State != StepState.Pending || failure is not null)
+                break;
+            }
+            progressed |= SettleGroups(tx);
+            var order = graph.Order;
+            var activeNow = order.Count(n => n.IsLive && tx.StepAfter(n.Name).State.IsActive());
+            var open = OpenIterations(tx);
+            for (var i = 0; i < order.Count; i++)
+            {
+                var node = order[i];
+                var sp = node.Plan;
+                var s = tx.StepAfter(node.Name);
+                if (s.State != StepState.Pending)
                 {
                     continue;
                 }
+                if (node.Group is { } group)
+                {
+                    var gs = tx.StepAfter(group).State;
+                    if (gs is StepState.Pending or StepState.Starting)
+                    {
+                        continue;
+                    }
+                    if (gs != StepState.Running)
+                    {
+                        if (gs == StepState.Skipped)
+                        {
+                            tx.Step(node.Name, StepTrigger.Skip, x => x with { EndedAt = now }, "skipped: its group did not run");
+                        }
+                        else
+                        {
+                            var why = $"not started: its group is {gs}";
+                            tx.Step(node.Name, StepTrigger.Cancel, x => x with { EndedAt = now, Reason = why }, why);
+                        }
+                        progressed = true;
+                        continue;
+                    }
+                }
                 var ready = true;
                 var skip = false;
-                foreach (var dep in sp.DependsOn)
+                var blocked = false;
+                foreach (var dep in node.DependsOn)
                 {
                     var ds = tx.StepAfter(dep).State;
                     if (!ds.IsTerminal())
@@ -528,56 +606,98 @@ internal sealed class RunActor
                         ready = false;
                         break;
                     }
-                    skip |= ds is StepState.Skipped or StepState.NotStarted;
+                    skip |= ds == StepState.Skipped;
+                    blocked |= ds is StepState.Failed or StepState.Stopped or StepState.NotStarted;
                 }
                 if (!ready)
                 {
                     continue;
                 }
+                var isFinally = sp.StartWhen == StartWhen.AllEnded;
+                if (failFast && !isFinally)
+                {
+                    continue;
+                }
+                if (isFinally)
+                {
+                    skip = blocked = false;
+                }
+                if (blocked)
+                {
+                    const string why = "not started: a step it depends on did not succeed";
+                    tx.Step(node.Name, StepTrigger.Cancel, x => x with { EndedAt = now, Reason = why }, why);
+                    progressed = true;
+                    continue;
+                }
                 if (!skip && sp.Guard is { } g)
                 {
-                    skip = tx.StepAfter(g.ConditionStep).Outputs?["result"]?.GetValue<bool>() != g.Branch;
+                    skip = tx.StepAfter(node.Resolve(g.ConditionStep)).Outputs?["result"]?.GetValue<bool>() != g.Branch;
+                }
+                if (!skip && sp.When is { } when && s.Attempt == 0)
+                {
+                    try
+                    {
+                        skip = !when.EvaluateBool(new Resolver(this, tx, node.Name, 1, node.Frame));
+                    }
+                    catch (SluiceException e)
+                    {
+                        FailAtOnce(tx, node, $"its condition could not be evaluated: {e.Message}");
+                        progressed = true;
+                        continue;
+                    }
                 }
                 if (skip)
                 {
-                    tx.Step(sp.Name, StepTrigger.Skip, x => x with { EndedAt = now }, "skipped");
+                    tx.Step(node.Name, StepTrigger.Skip, x => x with { EndedAt = now }, "skipped");
                     progressed = true;
                     continue;
                 }
                 if (s.NotBefore is { } nb && nb > now)
                 {
                     nextWake = nextWake is null || nb < nextWake ? nb : nextWake;
+                    deferred = true;
+                    continue;
+                }
+                if (!MayOpen(node, open))
+                {
+                    deferred = true;
                     continue;
                 }
                 switch (sp)
                 {
                     case ConditionStepPlan c:
-                        RunCondition(tx, c, s);
+                        RunCondition(tx, node, c, s);
                         progressed = true;
                         break;
                     case FailStepPlan f:
-                        RunFail(tx, f, s);
+                        RunFail(tx, node, f, s);
+                        progressed = true;
+                        break;
+                    case GroupStepPlan gp:
+                        StartGroup(tx, node, gp);
                         progressed = true;
                         break;
                     case RecordStepPlan rec:
-                        RecordStep(tx, rec, s);
+                        RecordStep(tx, node, rec, s);
                         progressed = true;
                         break;
                     default:
                         if (plan.MaxParallelSteps is { } max && activeNow >= max)
                         {
+                            deferred = true;
                             continue;
                         }
                         wantedSlot = true;
                         if (!engine.Slots.TryAcquire(slotFreed))
                         {
                             waitingForSlot = true;
+                            deferred = true;
                             continue;
                         }
                         waitingForSlot = false;
-                        if (MarkStarting(tx, sp, s) is { } inputs)
+                        if (MarkStarting(tx, node, s) is { } inputs)
                         {
-                            toStart.Add((sp, s.Attempt + 1, inputs));
+                            toStart.Add((node, s.Attempt + 1, inputs));
                             activeNow++;
                         }
                         else
@@ -586,6 +706,20 @@ internal sealed class RunActor
                             progressed = true;
                         }
                         break;
+                }
+                Opened(node, open);
+            }
+            if (failFast && !progressed && !order.Any(n => n.IsLive && tx.StepAfter(n.Name).State.IsActive()))
+            {
+                // Nothing runs any more: what can no longer start never starts, so that groups end and finally steps run.
+                foreach (var n in order)
+                {
+                    if (n.Plan.StartWhen != StartWhen.AllEnded && tx.StepAfter(n.Name) is { State: StepState.Pending } p)
+                    {
+                        tx.Step(n.Name, p.Attempt > 0 ? StepTrigger.Stop : StepTrigger.Cancel, x => x with { EndedAt = now, NotBefore = null },
+                            "run failed");
+                        progressed = true;
+                    }
                 }
             }
         }
@@ -599,22 +733,257 @@ internal sealed class RunActor
         return toStart;
     }
 
-    /// <summary>Pending -> Starting with resolved inputs; a reference that cannot be resolved fails the step instead (null).</summary>
-    private JsonObject? MarkStarting(Tx tx, StepPlan sp, StepRecord s)
+    /// <summary>A step that fails before it runs (Start and Fail in one go).</summary>
+    private void FailAtOnce(Tx tx, Node node, string reason)
     {
+        var now = tx.Now;
+        var attempt = tx.StepAfter(node.Name).Attempt + 1;
+        tx.Begin(now);
+        tx.Step(node.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+        tx.Step(node.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = reason }, reason);
+        failure ??= $"step {node.Name} failed: {reason}";
+    }
+
+    // ---- groups ----
+
+    /// <summary>Starts a group; a for-each makes its iterations' steps now (their records join this commit).</summary>
+    private void StartGroup(Tx tx, Node node, GroupStepPlan gp)
+    {
+        var now = tx.Now;
+        JsonObject? data = null;
+        List<Node>? made = null;
+        if (gp.ForEach is { } fe)
+        {
+            JsonArray items;
+            try
+            {
+                items = ItemsOf(fe.Items.RenderValue(new Resolver(this, tx, node.Name, 1, node.Frame)));
+            }
+            catch (SluiceException e)
+            {
+                FailAtOnce(tx, node, e.Message);
+                return;
+            }
+            if (graph.Order.Count + RunGraph.StepsFor(node, items.Count) > RunGraph.MaxSteps)
+            {
+                FailAtOnce(tx, node, $"{items.Count} items would give the run more than {RunGraph.MaxSteps} steps in all");
+                return;
+            }
+            if (items.Count > ForEachSpec.MaxItems || RunGraph.StepsFor(node, items.Count) > ForEachSpec.MaxSteps)
+            {
+                FailAtOnce(tx, node, $"{items.Count} items are too many: a for-each has at most {ForEachSpec.MaxItems} iterations and {ForEachSpec.MaxSteps} steps");
+                return;
+            }
+            data = new JsonObject { ["items"] = items.DeepClone() };
+            made = graph.Expand(node, items);
+        }
+        tx.Begin(now);
+        tx.Step(node.Name, StepTrigger.Start, x => x with { Attempt = 1, StartedAt = now, ExecutorData = data }, null);
+        tx.Step(node.Name, StepTrigger.Started, null, made is null ? null : $"{made.Count} steps in {data!["items"]!.AsArray().Count} iterations");
+        foreach (var n in made ?? [])
+        {
+            tx.Add(new StepRecord { RunId = run.Id, Name = n.Name, Kind = n.Plan.Kind, State = StepState.Pending, Version = 0 });
+        }
+    }
+
+    /// <summary>The items of a for-each: a list, or text that holds a JSON list.</summary>
+    private static JsonArray ItemsOf(JsonNode? value)
+    {
+        var node = value;
+        if (value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String)
+        {
+            try
+            {
+                node = JsonNode.Parse(v.GetValue<string>());
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                throw SluiceException.Invalid($"the items are not a JSON list: {Validation.Show(v.GetValue<string>())}");
+            }
+        }
+        return node is JsonArray a
+            ? (a.Parent is null && !ReferenceEquals(a, value) ? a : (JsonArray)a.DeepClone())
+            : throw SluiceException.Invalid($"the items are not a list but {(node is null ? "null" : node.GetValueKind().ToString())}");
+    }
+
+    /// <summary>Ends every running (or stopping) group whose steps have all ended, innermost first; true if one did.</summary>
+    private bool SettleGroups(Tx tx)
+    {
+        var any = false;
+        var order = graph.Order;
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            for (var i = order.Count - 1; i >= 0; i--)
+            {
+                var n = order[i];
+                if (!n.IsGroup)
+                {
+                    continue;
+                }
+                var s = tx.StepAfter(n.Name);
+                if (s.State is not (StepState.Running or StepState.Stopping))
+                {
+                    continue;
+                }
+                var members = graph.MembersOf(n.Name);
+                if (members.Any(m => !tx.StepAfter(m.Name).State.IsTerminal()))
+                {
+                    continue;
+                }
+                var now = tx.Now;
+                var bad = members.FirstOrDefault(m => tx.StepAfter(m.Name).State is StepState.Failed or StepState.Stopped);
+                if (s.State == StepState.Stopping)
+                {
+                    tx.Step(n.Name, StepTrigger.Stopped, x => x with { EndedAt = now }, "stopped");
+                }
+                else if (bad is not null)
+                {
+                    var reason = $"step {bad.Name} {(tx.StepAfter(bad.Name).State == StepState.Failed ? "failed" : "was stopped")}";
+                    tx.Step(n.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = reason }, reason);
+                    failure ??= $"step {n.Name} failed: {reason}";
+                }
+                else if (members.FirstOrDefault(m => tx.StepAfter(m.Name).State == StepState.NotStarted) is { } never)
+                {
+                    // Only ever after a failure elsewhere, which already fails the run.
+                    var reason = $"step {never.Name} never started";
+                    tx.Step(n.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = reason }, reason);
+                }
+                else
+                {
+                    tx.Step(n.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = Collected(tx, n) }, "succeeded");
+                }
+                changed = any = true;
+            }
+        }
+        return any;
+    }
+
+    /// <summary>A for-each's collected outputs: for each, the list of one body step's output over the iterations.</summary>
+    private JsonObject? Collected(Tx tx, Node n)
+    {
+        if (n.Plan is not GroupStepPlan { ForEach: { Collect.Count: > 0 } fe })
+        {
+            return null;
+        }
+        var count = tx.StepAfter(n.Name).ExecutorData?["items"]?.AsArray().Count ?? 0;
+        var outputs = new JsonObject();
+        foreach (var (name, from) in fe.Collect)
+        {
+            var list = new JsonArray();
+            for (var i = 0; i < count; i++)
+            {
+                var step = graph.Find($"{n.Name}[{i}].{from.StepName}");
+                list.Add(step is null ? null : tx.StepAfter(step.Name).Outputs?[from.Output]?.DeepClone());
+            }
+            outputs[name] = list;
+        }
+        return outputs;
+    }
+
+    /// <summary>For each for-each with a parallelism limit: its iterations that have begun and not yet ended.</summary>
+    private Dictionary<string, HashSet<Frame>> OpenIterations(Tx tx)
+    {
+        var open = new Dictionary<string, HashSet<Frame>>(StringComparer.Ordinal);
+        if (!limited)
+        {
+            return open;
+        }
+        var begun = new HashSet<Frame>();
+        var unfinished = new HashSet<Frame>();
+        foreach (var n in graph.Order)
+        {
+            if (n.Frame is null)
+            {
+                continue;
+            }
+            var st = tx.StepAfter(n.Name).State;
+            foreach (var f in n.Frame.Chain())
+            {
+                if (f.MaxParallel is null)
+                {
+                    continue;
+                }
+                if (st != StepState.Pending)
+                {
+                    begun.Add(f);
+                }
+                if (!st.IsTerminal())
+                {
+                    unfinished.Add(f);
+                }
+            }
+        }
+        foreach (var f in begun.Where(unfinished.Contains))
+        {
+            if (!open.TryGetValue(f.ForEach, out var set))
+            {
+                open[f.ForEach] = set = [];
+            }
+            set.Add(f);
+        }
+        return open;
+    }
+
+    /// <summary>Whether the step's iterations may run now: each limited for-each it is in has room, or its iteration is open.</summary>
+    private static bool MayOpen(Node node, Dictionary<string, HashSet<Frame>> open)
+    {
+        if (node.Frame is null || open.Count == 0 && !node.Frame.Chain().Any(f => f.MaxParallel is not null))
+        {
+            return true;
+        }
+        foreach (var f in node.Frame.Chain())
+        {
+            if (f.MaxParallel is not { } max)
+            {
+                continue;
+            }
+            var set = open.GetValueOrDefault(f.ForEach);
+            if (set is not null && set.Contains(f))
+            {
+                continue;
+            }
+            if ((set?.Count ?? 0) >= max)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void Opened(Node node, Dictionary<string, HashSet<Frame>> open)
+    {
+        foreach (var f in node.Frame?.Chain() ?? [])
+        {
+            if (f.MaxParallel is null)
+            {
+                continue;
+            }
+            if (!open.TryGetValue(f.ForEach, out var set))
+            {
+                open[f.ForEach] = set = [];
+            }
+            set.Add(f);
+        }
+    }
+
+    /// <summary>Pending -> Starting with resolved inputs; a reference that cannot be resolved fails the step instead (null).</summary>
+    private JsonObject? MarkStarting(Tx tx, Node node, StepRecord s)
+    {
+        var sp = node.Plan;
         var now = tx.Now;
         var attempt = s.Attempt + 1;
         tx.Begin(now);
         JsonObject inputs;
         try
         {
-            inputs = ResolveInputs(sp, new Resolver(this, tx, sp.Name, attempt));
+            inputs = ResolveInputs(node, new Resolver(this, tx, node.Name, attempt, node.Frame), attempt);
         }
         catch (SluiceException e)
         {
-            tx.Step(sp.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
-            tx.Step(sp.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
-            failure ??= $"step {sp.Name} failed: {e.Message}";
+            tx.Step(node.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+            tx.Step(node.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
+            failure ??= $"step {node.Name} failed: {e.Message}";
             return null;
         }
         // A callback step's token is chosen here, so that it is durable before any message carries it. The node that runs the
@@ -630,7 +999,7 @@ internal sealed class RunActor
             data["firstStartedAt"] = (attempt == 1 ? now : FirstStartedAt(s)).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         }
         // Durable before the process exists: after a crash, the attempt is known and is never started twice.
-        tx.Step(sp.Name, StepTrigger.Start, x => x with
+        tx.Step(node.Name, StepTrigger.Start, x => x with
         {
             Attempt = attempt, StartedAt = now, EndedAt = null, NotBefore = null, Inputs = inputs, Reason = null, ExitCode = null, Process = null,
             Outputs = null, ExecutorData = data,
@@ -655,70 +1024,71 @@ internal sealed class RunActor
         }
     }
 
-    private void RunCondition(Tx tx, ConditionStepPlan c, StepRecord s)
+    private void RunCondition(Tx tx, Node node, ConditionStepPlan c, StepRecord s)
     {
         var now = tx.Now;
         var attempt = s.Attempt + 1;
         tx.Begin(now);
-        tx.Step(c.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+        tx.Step(node.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
         try
         {
-            var result = c.Condition.EvaluateBool(new Resolver(this, tx, c.Name, attempt));
-            tx.Step(c.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = new JsonObject { ["result"] = result } },
+            var result = c.Condition.EvaluateBool(new Resolver(this, tx, node.Name, attempt, node.Frame));
+            tx.Step(node.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = new JsonObject { ["result"] = result } },
                 result ? "condition true" : "condition false");
         }
         catch (SluiceException e)
         {
-            tx.Step(c.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
-            failure ??= $"step {c.Name} failed: {e.Message}";
+            tx.Step(node.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
+            failure ??= $"step {node.Name} failed: {e.Message}";
         }
     }
 
-    private void RecordStep(Tx tx, RecordStepPlan rec, StepRecord s)
+    private void RecordStep(Tx tx, Node node, RecordStepPlan rec, StepRecord s)
     {
         var now = tx.Now;
         var attempt = s.Attempt + 1;
         tx.Begin(now);
-        tx.Step(rec.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+        tx.Step(node.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
         try
         {
-            var inputs = ResolveInputs(rec, new Resolver(this, tx, rec.Name, attempt));
-            tx.Step(rec.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Inputs = inputs, Outputs = [] }, "recorded");
+            var inputs = ResolveInputs(node, new Resolver(this, tx, node.Name, attempt, node.Frame), attempt);
+            tx.Step(node.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Inputs = inputs, Outputs = [] }, "recorded");
         }
         catch (SluiceException e)
         {
-            tx.Step(rec.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
-            failure ??= $"step {rec.Name} failed: {e.Message}";
+            tx.Step(node.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = e.Message }, e.Message);
+            failure ??= $"step {node.Name} failed: {e.Message}";
         }
     }
 
-    private void RunFail(Tx tx, FailStepPlan f, StepRecord s)
+    private void RunFail(Tx tx, Node node, FailStepPlan f, StepRecord s)
     {
         var now = tx.Now;
         var attempt = s.Attempt + 1;
         tx.Begin(now);
-        tx.Step(f.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
+        tx.Step(node.Name, StepTrigger.Start, x => x with { Attempt = attempt, StartedAt = now }, null);
         string message;
         try
         {
-            message = f.Message.Render(new Resolver(this, tx, f.Name, attempt));
+            message = f.Message.Render(new Resolver(this, tx, node.Name, attempt, node.Frame));
         }
         catch (SluiceException e)
         {
             message = $"{f.Message.Source} ({e.Message})";
         }
-        tx.Step(f.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = message }, message);
+        tx.Step(node.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = message }, message);
         failure ??= message;
     }
 
     /// <summary>Starts a process whose Starting state is committed; its identity is recorded with the next commit (and in its
     /// directory at once, for re-adoption should the server die before that).</summary>
-    private async Task StartProcessAsync(StepPlan sp, int attempt, JsonObject inputs, CancellationToken ct)
+    private async Task StartProcessAsync(Node node, int attempt, JsonObject inputs, CancellationToken ct)
     {
+        var sp = node.Plan;
         var start = new StepStart
         {
-            RunId = run.Id, StepName = sp.Name, Attempt = attempt, Directory = engine.Options.StepDirectory(run.Id, sp.Name, attempt),
-            Plan = sp, Inputs = inputs, ExecutorData = steps[sp.Name].ExecutorData, Scope = run.Scope,
+            RunId = run.Id, StepName = node.Name, Attempt = attempt, Directory = engine.Options.StepDirectory(run.Id, node.Name, attempt),
+            Plan = sp, Inputs = inputs, ExecutorData = steps[node.Name].ExecutorData, Scope = run.Scope,
         };
         IStepExecution execution;
         try
@@ -729,44 +1099,64 @@ internal sealed class RunActor
         {
             execution = new FailedExecution($"could not start: {e.Message}");
         }
-        Post(new StepStarted(sp.Name, attempt, execution.Process));
-        Watch(sp, attempt, execution, holdsSlot: true);
+        Post(new StepStarted(node.Name, attempt, execution.Process));
+        Watch(node.Name, sp, attempt, execution, holdsSlot: true);
         if (run.State == RunState.Stopping)
         {
-            execution.RequestStop(GraceFor(sp.Name));
+            execution.RequestStop(GraceFor(node.Name));
         }
     }
 
-    private void Watch(StepPlan sp, int attempt, IStepExecution execution, bool holdsSlot)
+    private void Watch(string name, StepPlan sp, int attempt, IStepExecution execution, bool holdsSlot)
     {
         var a = new Active(execution, attempt, holdsSlot);
-        active[sp.Name] = a;
+        active[name] = a;
         if (sp.Timeout is { } limit && run.State == RunState.Running)
         {
-            var started = steps[sp.Name].StartedAt ?? engine.Time.GetUtcNow();
+            var started = steps[name].StartedAt ?? engine.Time.GetUtcNow();
             var due = started + limit - engine.Time.GetUtcNow();
-            a.Timer = engine.Time.CreateTimer(_ => Post(new StepTimedOut(sp.Name, attempt)), null,
+            a.Timer = engine.Time.CreateTimer(_ => Post(new StepTimedOut(name, attempt)), null,
                 due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
         }
-        execution.Completion.ContinueWith(t => Post(new StepDone(sp.Name, attempt,
+        execution.Completion.ContinueWith(t => Post(new StepDone(name, attempt,
                 t.IsCompletedSuccessfully ? t.Result : StepOutcome.Failure($"executor error: {t.Exception?.GetBaseException().Message}"))),
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private static JsonObject ResolveInputs(StepPlan sp, Resolver r)
+    private JsonObject ResolveInputs(Node node, Resolver r, int attempt)
     {
-        var inputs = ResolveKindInputs(sp, r);
-        if (sp.Properties is { } props)
+        var inputs = ResolveKindInputs(node, r, attempt);
+        if (node.Plan.Properties is { } props)
         {
             inputs["properties"] = props.Render(r);
         }
         return inputs;
     }
 
-    private static JsonObject ResolveKindInputs(StepPlan sp, Resolver r)
+    private JsonObject ResolveKindInputs(Node node, Resolver r, int attempt)
     {
-        switch (sp)
+        switch (node.Plan)
         {
+            case ProcessStepPlan { Layout: { } layout } lp:
+                var values = new JsonObject();
+                foreach (var (k, v) in lp.Values)
+                {
+                    values[k] = v.RenderValue(r);
+                }
+                var dir = engine.Options.StepDirectory(run.Id, node.Name, attempt);
+                try
+                {
+                    Directory.CreateDirectory(dir);
+                    return layout.Prepare(new ProcessLaunch
+                    {
+                        Values = values, Directory = dir, DataDirectory = engine.Options.DataDirectory, RunId = run.Id, StepName = node.Name,
+                        Attempt = attempt, PipelineName = run.PipelineName, RunCreatedAt = run.CreatedAt, Scope = run.Scope, FaceData = run.FaceData,
+                    });
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw SluiceException.Invalid($"could not prepare the step: {e.Message}");
+                }
             case ProcessStepPlan p:
                 var paths = new ContainerPaths(p.ContainerPaths, Path.Combine(r.AttemptDirectory, "root"));
                 var env = new JsonObject();
@@ -817,7 +1207,7 @@ internal sealed class RunActor
     {
         foreach (var s in steps.Values.Where(s => s.State.IsActive()).ToList())
         {
-            var sp = plan.Find(s.Name);
+            var sp = graph.Find(s.Name)?.Plan;
             if (sp is null || !engine.HasExecutor(sp.Kind))
             {
                 continue;
@@ -866,7 +1256,7 @@ internal sealed class RunActor
                 }
                 await tx.CommitAsync(ct);
             }
-            Watch(sp, s.Attempt, execution, holds);
+            Watch(s.Name, sp, s.Attempt, execution, holds);
             if (run.State == RunState.Stopping)
             {
                 // An accepted stop is carried out after a crash.
@@ -896,7 +1286,7 @@ internal sealed class RunActor
 
     // ---- value resolution ----
 
-    private sealed class Resolver(RunActor actor, Tx tx, string step, int attempt) : IValueResolver
+    private sealed class Resolver(RunActor actor, Tx tx, string step, int attempt, Frame? frame) : IValueResolver
     {
         private static readonly System.Text.Json.JsonSerializerOptions RelaxedJson =
             new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -913,9 +1303,14 @@ internal sealed class RunActor
             ParamRef p => actor.run.Parameters.TryGetPropertyValue(p.Name, out var v)
                 ? v?.DeepClone()
                 : throw SluiceException.Invalid($"parameter '{p.Name}' has no value"),
-            StepOutputRef o => tx.StepAfter(o.StepName) is { State: StepState.Succeeded, Outputs: { } outs } && outs.TryGetPropertyValue(o.Output, out var ov)
+            StepOutputRef o => Record(o.StepName) is { State: StepState.Succeeded, Outputs: { } outs } && outs.TryGetPropertyValue(o.Output, out var ov)
                 ? ov?.DeepClone()
                 : throw SluiceException.Invalid($"output '{o.Output}' of step '{o.StepName}' is not available"),
+            ItemRef i => frame is not null ? frame.ItemOf(i.ForEach)?.DeepClone() : throw SluiceException.Invalid($"no item of for-each '{i.ForEach}' here"),
+            StepStatusRef st => Record(st.StepName) is { } sr && sr.State.IsTerminal()
+                ? new JsonObject { ["step"] = sr.Name, ["state"] = sr.State.ToString(), ["reason"] = sr.Reason }
+                : throw SluiceException.Invalid($"step '{st.StepName}' has not ended"),
+            FirstOfRef f => First(f),
             StepPropertyRef sp => Property(sp),
             JsonFileRef f => JsonFile(f),
             ObjectPathRef op => LocalPath(op.Uri.Render(this)),
@@ -932,12 +1327,33 @@ internal sealed class RunActor
             _ => throw SluiceException.Invalid($"unknown reference {reference}"),
         };
 
+        private StepRecord? Record(string name)
+        {
+            var resolved = frame?.Resolve(name) ?? name;
+            return actor.graph.Find(resolved) is null ? null : tx.StepAfter(resolved);
+        }
+
+        private JsonNode? First(FirstOfRef f)
+        {
+            foreach (var c in f.Choices)
+            {
+                try
+                {
+                    return Resolve(c);
+                }
+                catch (SluiceException)
+                {
+                    // Not this one (the branch did not run): try the next.
+                }
+            }
+            throw SluiceException.Invalid($"none of {string.Join(", ", f.Choices)} is available");
+        }
+
         private JsonNode? Property(StepPropertyRef r)
         {
-            var s = tx.StepAfter(r.StepName);
-            if (s.State != StepState.Succeeded)
+            if (Record(r.StepName) is not { } s || s.State != StepState.Succeeded)
             {
-                throw SluiceException.Invalid($"properties of step '{r.StepName}' are not available (it is {s.State})");
+                throw SluiceException.Invalid($"properties of step '{r.StepName}' are not available");
             }
             return s.Inputs?["properties"] is { } props && r.Path.TryFind(props, out var value)
                 ? value?.DeepClone()
@@ -984,6 +1400,7 @@ internal sealed class RunActor
     {
         private readonly Dictionary<string, StepRecord> changed = new(StringComparer.Ordinal);
         private readonly List<RunEvent> events = [];
+        private readonly List<string> added = [];
         private RunRecord? runAfter;
 
         public DateTimeOffset Now => now;
@@ -994,7 +1411,14 @@ internal sealed class RunActor
 
         public StepRecord StepAfter(string name) => changed.TryGetValue(name, out var s) ? s : actor.steps[name];
 
-        public IEnumerable<StepRecord> StepsAfter() => actor.steps.Keys.Select(StepAfter);
+        public IEnumerable<StepRecord> StepsAfter() => actor.steps.Keys.Concat(added).Select(StepAfter);
+
+        /// <summary>A step record made while the run goes (an iteration's step): inserted with this commit.</summary>
+        public void Add(StepRecord record)
+        {
+            added.Add(record.Name);
+            changed[record.Name] = record;
+        }
 
         public bool AnyActive() => StepsAfter().Any(s => s.State.IsActive());
 
@@ -1044,7 +1468,9 @@ internal sealed class RunActor
             var before = actor.run;
             var next = RunAfter with { Version = before.Version + 1, UpdatedAt = now };
             var stepChanges = changed.Values
-                .Select(s => new StepChange(s with { Version = actor.steps[s.Name].Version + 1 }, actor.steps[s.Name].Version))
+                .Select(s => actor.steps.TryGetValue(s.Name, out var old)
+                    ? new StepChange(s with { Version = old.Version + 1 }, old.Version)
+                    : new StepChange(s with { Version = 1 }, 0))
                 .ToList();
             var change = new RunChange
             {
@@ -1073,6 +1499,7 @@ internal sealed class RunActor
             }
             changed.Clear();
             events.Clear();
+            added.Clear();
             runAfter = null;
             actor.engine.Published(next, stored);
         }

@@ -4,7 +4,8 @@ namespace Sluice.Core.Storage;
 
 /// <summary>A new version of a run and of some of its steps, with the events that record the change.</summary>
 /// <remarks>Committed in one transaction: the run row only if its stored version is <see cref="ExpectedVersion"/>,
-/// each step row only if its stored version is its <see cref="StepChange.ExpectedVersion"/>.</remarks>
+/// each step row only if its stored version is its <see cref="StepChange.ExpectedVersion"/>; a step with ExpectedVersion 0
+/// is a new one (a step made while the run goes), inserted after the run's other steps, and only if its name is free.</remarks>
 public sealed record RunChange
 {
     /// <summary>The run's new values; its <see cref="RunRecord.Version"/> must be ExpectedVersion + 1.</summary>
@@ -19,7 +20,7 @@ public sealed record RunChange
     public string? Owner { get; init; }
 }
 
-/// <summary>A step's new values; <see cref="StepRecord.Version"/> must be ExpectedVersion + 1.</summary>
+/// <summary>A step's new values; <see cref="StepRecord.Version"/> must be ExpectedVersion + 1 (0 for a new step).</summary>
 public sealed record StepChange(StepRecord Step, long ExpectedVersion);
 
 /// <summary>A filter over runs; newest first unless said otherwise.</summary>
@@ -58,6 +59,9 @@ public interface IRunStore
     Task<IReadOnlyList<StepRecord>> GetStepsAsync(string runId, CancellationToken ct);
 
     Task<Page<RunRecord>> ListRunsAsync(RunQuery query, CancellationToken ct);
+
+    /// <summary>The page token that continues a run list (in either order) right after <paramref name="run"/>.</summary>
+    string PageTokenAfter(RunRecord run);
 
     /// <summary>Ids of every run in one of the states, oldest first (used on start-up to resume work).</summary>
     Task<IReadOnlyList<string>> ListRunIdsInStatesAsync(IReadOnlyList<RunState> states, CancellationToken ct);

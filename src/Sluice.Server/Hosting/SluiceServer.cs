@@ -1,11 +1,13 @@
 using Sluice.Core.Api;
 using Sluice.Core.Definitions;
+using Sluice.Core.Definitions.Kfp;
 using Sluice.Core.Engine;
 using Sluice.Core.Execution;
 using Sluice.Core.Storage;
 using Sluice.Executors.Function;
 using Sluice.Executors.Process;
 using Sluice.Server.Apis.Native;
+using Sluice.Server.Apis.Vertex;
 using Sluice.Server.Transports;
 using Sluice.Storage.Sqlite;
 
@@ -62,6 +64,8 @@ public static class SluiceServer
         services.AddSingleton<EventHub>();
         services.AddSingleton<IDefinitionCompiler, NativeDefinitionCompiler>();
         services.AddSingleton<IDefinitionCompiler, Sluice.Core.Definitions.SageMaker.SageMakerDefinitionCompiler>();
+        services.AddSingleton<IDefinitionCompiler, KfpDefinitionCompiler>();
+        services.AddSingleton(VertexAccess.From(config));
         services.AddSingleton(sp => new DefinitionCompilers(sp.GetServices<IDefinitionCompiler>()));
         services.AddSingleton((IQueueStore)store);
         services.AddSingleton((IFunctionStore)store);
@@ -84,6 +88,7 @@ public static class SluiceServer
         app.Use((http, next) => http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
+        app.Use((http, next) => VertexApi.Owns(http.Request.Path) ? VertexErrors.HandleAsync(http, () => next(http)) : next(http));
         app.UseConsoleFiles(consoleDir);
         app.UseRouting();
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
@@ -94,6 +99,7 @@ public static class SluiceServer
         }
         app.MapOpenApi("/api/{documentName}/openapi.json");
         NativeApi.Map(app);
+        VertexApi.Map(app);
         app.MapFallback("/api/{**rest}", (HttpContext http) =>
             ProblemResults.WriteAsync(http, StatusCodes.Status404NotFound, "NotFound", $"no such endpoint: {http.Request.Method} {http.Request.Path}"));
         app.MapConsoleFallback(consoleDir);

@@ -1,0 +1,1 @@
+return await Sluice.Cli.CliApp.RunAsync(args);

@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Sluice.Core.Api;
+using Sluice.Core.Definitions;
+using Sluice.Core.Domain;
+using Sluice.Core.Engine;
+using Sluice.Executors.Process;
+using Sluice.Storage.Sqlite;
+using Sluice.TestKit;
+
+namespace Sluice.Engine.Tests;
+
+/// <summary>The real engine over a SQLite store in a temp directory with the real process executor; plans are built by the
+/// tests themselves (a compiler for the format "test-plan" hands out registered plans), so that engine capabilities are
+/// tested without any definition format in between.</summary>
+internal sealed class EngineHarness : IAsyncDisposable
+{
+    private static readonly ConcurrentDictionary<string, Plan> Plans = new(StringComparer.Ordinal);
+
+    private readonly TempDirectory temp;
+    private readonly SqliteStore store;
+
+    private EngineHarness(TempDirectory temp, SqliteStore store)
+    {
+        this.temp = temp;
+        this.store = store;
+        Engine = NewEngine();
+        Runs = new RunService(Engine);
+        Pipelines = new PipelineService(Engine);
+    }
+
+    public RunEngine Engine { get; private set; }
+
+    public RunService Runs { get; private set; }
+
+    public PipelineService Pipelines { get; private set; }
+
+    /// <summary>A scratch directory for files the steps write (shared between steps).</summary>
+    public string Scratch => temp.File("scratch");
+
+    public static async Task<EngineHarness> StartAsync()
+    {
+        var temp = new TempDirectory("sluice-engine");
+        Directory.CreateDirectory(temp.File("scratch"));
+        var store = await SqliteStore.OpenAsync(temp.File("sluice.db"), TimeProvider.System, CancellationToken.None);
+        var h = new EngineHarness(temp, store);
+        await h.Engine.StartAsync(CancellationToken.None);
+        return h;
+    }
+
+    private RunEngine NewEngine() => new(store, store, new DefinitionCompilers([new TestPlans()]), [new ProcessExecutor(TimeProvider.System)],
+        new EngineOptions { DataDirectory = temp.File("data"), Slots = 16, DefaultStopGracePeriod = TimeSpan.FromSeconds(2) },
+        TimeProvider.System, new EventHub());
+
+    /// <summary>Shuts the engine down (steps keep running) and starts a new one over the same store, as a server restart does.</summary>
+    public async Task RestartAsync()
+    {
+        await Engine.DisposeAsync();
+        Engine = NewEngine();
+        Runs = new RunService(Engine);
+        Pipelines = new PipelineService(Engine);
+        await Engine.StartAsync(CancellationToken.None);
+    }
+
+    /// <summary>Stores the plan as a pipeline and starts a run of it.</summary>
+    public async Task<string> StartAsync(Plan plan, JsonObject? parameters = null)
+    {
+        var key = Guid.NewGuid().ToString("N");
+        Plans[key] = plan;
+        await Pipelines.CreateAsync(Scope.Default, key, "test-plan", "p" + key[..12], CancellationToken.None);
+        var d = await Runs.StartAsync(new StartRunRequest { Pipeline = "p" + key[..12], Parameters = parameters }, CancellationToken.None);
+        return d.Run.Id;
+    }
+
+    public async Task<RunDetail> WaitAsync(string runId, Func<RunDetail, bool> done)
+    {
+        var until = TimeProvider.System.GetUtcNow() + Deadline.Default;
+        while (true)
+        {
+            var d = await Runs.GetAsync(runId, null, CancellationToken.None);
+            if (done(d))
+            {
+                return d;
+            }
+            Assert.True(TimeProvider.System.GetUtcNow() < until, $"run {runId} did not get there: {Describe(d)}");
+            await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System);
+        }
+    }
+
+    public Task<RunDetail> EndAsync(string runId) => WaitAsync(runId, d => d.Run.State.IsTerminal());
+
+    public static string Describe(RunDetail? d) => d is null ? "(none)"
+        : $"{d.Run.State} ({d.Run.Error}): " + string.Join(", ", d.Steps.Select(s => $"{s.Name}={s.State}{(s.Reason is null ? "" : $"[{s.Reason}]")}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+        await store.DisposeAsync();
+        temp.Dispose();
+    }
+
+    private sealed class TestPlans : IDefinitionCompiler
+    {
+        public IReadOnlyList<string> Formats { get; } = ["test-plan"];
+
+        public CompileResult Compile(string source, string format) =>
+            Plans.TryGetValue(source, out var p) ? new CompileResult(p, []) : new CompileResult(null, [new Problem("", "no such test plan")]);
+    }
+}
+
+/// <summary>Short ways to write plan steps in tests.</summary>
+internal static class Steps
+{
+    /// <summary><c>sh -c script</c>, with <c>{{ }}</c> references in the script.</summary>
+    public static ProcessStepPlan Sh(string name, string script, string[]? dependsOn = null, string? group = null, OutputSpec[]? outputs = null,
+        StartWhen startWhen = StartWhen.AllSucceeded) =>
+        new()
+        {
+            Name = name, Command = Template.Literal("sh"), Args = [Template.Literal("-c"), Parse(script)], DependsOn = dependsOn ?? [], Group = group,
+            Outputs = outputs ?? [], StartWhen = startWhen,
+        };
+
+    /// <summary><c>sh -c script arg</c> where the argument is built of parts (strings and references), as $0 in the script.</summary>
+    public static ProcessStepPlan ShWith(string name, string script, object[] arg, string[]? dependsOn = null, string? group = null,
+        OutputSpec[]? outputs = null, StartWhen startWhen = StartWhen.AllSucceeded) =>
+        Sh(name, script, dependsOn, group, outputs, startWhen) with { Args = [Template.Literal("-c"), Parse(script), Template.Of(arg)] };
+
+    public static Template Parse(string text)
+    {
+        var problems = new List<string>();
+        var t = Template.Parse(text, problems);
+        Assert.Empty(problems);
+        return t;
+    }
+
+    public static Expr Expr(string text)
+    {
+        var problems = new List<string>();
+        var e = Core.Definitions.Expr.Parse(text, problems);
+        Assert.Empty(problems);
+        return e;
+    }
+
+    public static StepRecord Of(this RunDetail d, string name) =>
+        d.Steps.FirstOrDefault(s => s.Name == name) ?? throw new KeyNotFoundException($"no step {name}: {EngineHarness.Describe(d)}");
+}
