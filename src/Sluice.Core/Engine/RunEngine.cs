@@ -73,8 +73,37 @@ public sealed partial class RunEngine : IAsyncDisposable
         // Registers the node and claims every unfinished run no live node owns (after a restart: this node's own).
         await Cluster.StartAsync(ct);
         Log.Resumed(actors.Count);
+        if (Options.RunsSteps)
+        {
+            _ = Task.Run(() => ReapOrphansAsync(shutdown.Token), CancellationToken.None);
+        }
         // Idempotency answers are kept for the retention period, then forgotten (checked hourly).
         purgeTimer = Time.CreateTimer(_ => _ = PurgeAsync(), null, TimeSpan.Zero, TimeSpan.FromHours(1));
+    }
+
+    /// <summary>After the runs of this machine's previous node were resumed (here, or elsewhere while it was away), kills the
+    /// step processes left in the data directory whose attempt is over: another node failed them as lost.</summary>
+    private async Task ReapOrphansAsync(CancellationToken ct)
+    {
+        try
+        {
+            foreach (var reaper in executors.Values.OfType<IOrphanReaper>().Distinct())
+            {
+                var killed = await reaper.ReapOrphansAsync(Path.Combine(Options.DataDirectory, "runs"), async (runId, step, attempt) =>
+                {
+                    var s = (await Store.GetStepsAsync(runId, ct)).FirstOrDefault(x => x.Name == step);
+                    return s is not null && s.Attempt == attempt && s.State.IsActive();
+                }, ct);
+                if (killed > 0)
+                {
+                    Log.Reaped(killed);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.ReapFailed(e);
+        }
     }
 
     private async Task PurgeAsync()
@@ -418,6 +447,16 @@ public sealed partial class RunEngine : IAsyncDisposable
         private static partial void Claim(ILogger logger, string runId, Exception e);
 
         public void ClaimFailed(string runId, Exception e) => Claim(logger, runId, e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "killed {Count} step processes whose attempts other nodes ended while this node was away")]
+        private static partial void ReapedOrphans(ILogger logger, int count);
+
+        public void Reaped(int count) => ReapedOrphans(logger, count);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "could not look for leftover step processes")]
+        private static partial void Reap(ILogger logger, Exception e);
+
+        public void ReapFailed(Exception e) => Reap(logger, e);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "run {RunId}: node {Owner} owns it now; its writer here ends")]
         private static partial void Lost(ILogger logger, string runId, string owner);
