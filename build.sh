@@ -56,6 +56,12 @@ install_test_deps() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The SageMaker and SQS faces are tested with the real clients: AWS CLI v2 and Debian's boto3 (older botocore, SQS
+  # query protocol) from Debian, node for the AWS JS SDK. boto3 and AWS CLI v1 come with the image's pip Python.
+  [ -x /usr/bin/aws ] || missing+=(awscli)
+  /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   command -v script >/dev/null 2>&1 || missing+=(bsdutils)
   # The PostgreSQL store's contract suite and the multi-node tests run against a throwaway cluster (see start_postgres).
   pg_bindir >/dev/null || missing+=(postgresql)
@@ -65,6 +71,12 @@ install_test_deps() {
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # @aws-sdk/client-sagemaker and @aws-sdk/client-sqs, pinned by the lock file; installed again only when it changed.
+  local node_dir=tests/Sluice.Server.Tests/SageMaker/node
+  if [ ! -f "$node_dir/node_modules/.package-lock.json" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+    echo "build.sh: npm ci in $node_dir"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 }
 

@@ -30,7 +30,11 @@ public sealed class FunctionExecutor(IFunctionStore functions, TimeProvider time
         {
             return new EndedCall(StepOutcome.Failure($"invalid function step inputs: {problem}"));
         }
-        var f = await functions.GetFunctionAsync(start.Scope, name, ct).ConfigureAwait(false);
+        // A function registered in its tenant's default location serves every location of the tenant (a SageMaker run in
+        // us-east-1 calls the function registered through the native API), unless the location has its own of that name.
+        var f = await functions.GetFunctionAsync(start.Scope, name, ct).ConfigureAwait(false)
+            ?? (start.Scope.Location == Scope.Default.Location ? null
+                : await functions.GetFunctionAsync(start.Scope with { Location = Scope.Default.Location }, name, ct).ConfigureAwait(false));
         if (f is null)
         {
             return new EndedCall(StepOutcome.Failure($"function {name} is not registered"));

@@ -8,7 +8,7 @@ public sealed partial class SqliteStore
 {
     private const string RunColumns =
         "id, tenant, location, pipeline_id, pipeline_name, pipeline_version, state, version, created_at, started_at, " +
-        "ended_at, updated_at, parameters, labels, display_name, error, stop, face, face_data";
+        "ended_at, updated_at, parameters, labels, display_name, error, stop, face, face_data, description, max_parallel_steps";
 
     private static readonly string[] ImmutableRunColumns =
         ["id", "tenant", "location", "pipeline_id", "pipeline_name", "pipeline_version", "created_at", "face"];
@@ -313,6 +313,8 @@ public sealed partial class SqliteStore
             Stop = Db.ParseStop(row.TextOrNull()),
             Face = row.Text(),
             FaceData = row.JsonOrNull(),
+            Description = row.TextOrNull(),
+            MaxParallelSteps = row.Int32OrNull(),
         };
     }
 
@@ -380,7 +382,8 @@ file static class RunParameters
         .With("@state", r.State.ToString()).With("@version", r.Version).With("@created_at", Db.Ticks(r.CreatedAt))
         .With("@started_at", Db.Ticks(r.StartedAt)).With("@ended_at", Db.Ticks(r.EndedAt)).With("@updated_at", Db.Ticks(r.UpdatedAt))
         .With("@parameters", Db.Json(r.Parameters)).With("@labels", Db.Labels(r.Labels)).With("@display_name", r.DisplayName)
-        .With("@error", r.Error).With("@stop", Db.Stop(r.Stop)).With("@face", r.Face).With("@face_data", Db.Json(r.FaceData));
+        .With("@error", r.Error).With("@stop", Db.Stop(r.Stop)).With("@face", r.Face).With("@face_data", Db.Json(r.FaceData))
+        .With("@description", r.Description).With("@max_parallel_steps", r.MaxParallelSteps);
 
     public static SqliteCommand WithStep(this SqliteCommand c, StepRecord s) => c
         .With("@run_id", s.RunId).With("@name", s.Name).With("@kind", s.Kind).With("@state", s.State.ToString())

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Sluice.Core.Definitions;
 using Sluice.Core.Domain;
 using Sluice.Core.Engine;
@@ -23,14 +24,14 @@ public sealed class PipelineService(RunEngine engine)
 
     /// <summary>Creates a pipeline; its name comes from <paramref name="name"/> or else from the definition.</summary>
     public async Task<PipelineDetail> CreateAsync(Scope scope, string source, string format, string? name, CancellationToken ct,
-        string face = "native", string? description = null)
+        string face = "native", string? description = null, JsonObject? faceData = null)
     {
         var (plan, pipelineName) = Compile(source, format, name);
         var now = engine.Time.GetUtcNow();
         var p = new PipelineRecord
         {
             Id = Ids.New(16), Scope = scope, Name = pipelineName, Description = description ?? plan.Description, LatestVersion = 1,
-            CreatedAt = now, UpdatedAt = now, Face = face,
+            CreatedAt = now, UpdatedAt = now, Face = face, FaceData = faceData,
         };
         var v = new PipelineVersionRecord { PipelineId = p.Id, Version = 1, Format = format, Source = source, CreatedAt = now };
         try
@@ -45,8 +46,9 @@ public sealed class PipelineService(RunEngine engine)
     }
 
     /// <summary>Adds a version to an existing pipeline.</summary>
+    /// <param name="faceData">Replaces the pipeline's face data when set; null keeps it.</param>
     public async Task<PipelineDetail> AddVersionAsync(Scope scope, string name, string source, string format, CancellationToken ct,
-        string? description = null)
+        string? description = null, JsonObject? faceData = null)
     {
         var (plan, _) = Compile(source, format, name);
         if (plan.Name is { } planName && planName != name)
@@ -57,7 +59,11 @@ public sealed class PipelineService(RunEngine engine)
         {
             var p = await GetPipelineAsync(scope, name, ct);
             var now = engine.Time.GetUtcNow();
-            var updated = p with { LatestVersion = p.LatestVersion + 1, UpdatedAt = now, Description = description ?? plan.Description ?? p.Description };
+            var updated = p with
+            {
+                LatestVersion = p.LatestVersion + 1, UpdatedAt = now, Description = description ?? plan.Description ?? p.Description,
+                FaceData = faceData ?? p.FaceData,
+            };
             var v = new PipelineVersionRecord { PipelineId = p.Id, Version = updated.LatestVersion, Format = format, Source = source, CreatedAt = now };
             try
             {
@@ -133,10 +139,29 @@ public sealed class PipelineService(RunEngine engine)
         }
     }
 
+    /// <summary>The definition a run was started with (its pipeline may have been deleted or changed since).</summary>
+    public async Task<PipelineVersionRecord> VersionOfRunAsync(RunRecord run, CancellationToken ct) =>
+        await Store.GetVersionAsync(run.PipelineId, run.PipelineVersion, ct)
+        ?? throw SluiceException.NotFound($"version {run.PipelineVersion} of pipeline {Validation.Show(run.PipelineName)} not found");
+
     /// <summary>Deletes a pipeline's name; runs already started keep the version they froze.</summary>
-    public async Task DeleteAsync(Scope scope, string name, CancellationToken ct)
+    /// <param name="refuseWhileRunsActive">A pipeline with a run not yet finished is a <see cref="ErrorKind.FailedPrecondition"/>
+    /// (SageMaker: stop the executions first).</param>
+    public async Task DeleteAsync(Scope scope, string name, CancellationToken ct, bool refuseWhileRunsActive = false)
     {
         var p = await GetPipelineAsync(scope, name, ct);
+        if (refuseWhileRunsActive)
+        {
+            var active = await engine.Store.ListRunsAsync(new RunQuery
+            {
+                Scope = scope, PipelineName = p.Name, States = [RunState.Queued, RunState.Running, RunState.Stopping], PageSize = 10,
+            }, ct);
+            if (active.Items.FirstOrDefault(r => r.PipelineId == p.Id) is { } r)
+            {
+                throw new SluiceException(ErrorKind.FailedPrecondition,
+                    $"pipeline {Validation.Show(name)} has a run that is {r.State} ({r.Id}); stop it first");
+            }
+        }
         if (!await Store.DeletePipelineAsync(p.Id, ct))
         {
             throw SluiceException.NotFound($"pipeline {Validation.Show(name)} not found");

@@ -15,10 +15,36 @@ public sealed record StartRunRequest
     /// <summary>A caller-chosen id (Vertex pipelineJobId); null draws one.</summary>
     public string? RunId { get; init; }
     public string? DisplayName { get; init; }
+    public string? Description { get; init; }
+    /// <summary>Overrides the plan's limit on steps active at once for this run.</summary>
+    public int? MaxParallelSteps { get; init; }
     public string? IdempotencyToken { get; init; }
     public string? Caller { get; init; }
     public string Face { get; init; } = "native";
     public JsonObject? FaceData { get; init; }
+}
+
+/// <summary>Change a run's display name, description or parallelism; null members are left as they are.</summary>
+public sealed record UpdateRunRequest
+{
+    public required string RunId { get; init; }
+    public Scope? Scope { get; init; }
+    public string? DisplayName { get; init; }
+    public string? Description { get; init; }
+    public int? MaxParallelSteps { get; init; }
+    public string? Caller { get; init; }
+}
+
+/// <summary>Run a failed or stopped run again: succeeded steps keep their outputs, every other step runs again.</summary>
+public sealed record RetryRunRequest
+{
+    public required string RunId { get; init; }
+    public Scope? Scope { get; init; }
+    /// <summary>Replaces the run's limit on steps active at once when set.</summary>
+    public int? MaxParallelSteps { get; init; }
+    /// <summary>The same token with the same request answers the first retry again; with another request it is a conflict.</summary>
+    public string? IdempotencyToken { get; init; }
+    public string? Caller { get; init; }
 }
 
 /// <summary>Stop a run.</summary>
@@ -32,6 +58,9 @@ public sealed record StopRunRequest
     public string? Caller { get; init; }
     /// <summary>Overrides every step's grace period; zero kills at once.</summary>
     public TimeSpan? Grace { get; init; }
+    /// <summary>A run that is stopping already is a <see cref="ErrorKind.FailedPrecondition"/> instead of an answer without a
+    /// second effect (SageMaker: only an Executing execution can be stopped). A replay of the same token still answers.</summary>
+    public bool RefuseIfStopping { get; init; }
 }
 
 /// <summary>The answer to a stop: the run as it is now, and the state the (first) answer reported.</summary>

@@ -12,6 +12,7 @@ public sealed class RunService(RunEngine engine)
 {
     public const int MaxPageSize = 1000;
     public const int MaxLabels = 64;
+    public const int MaxDescription = 3072;
 
     private IRunStore Store => engine.Store;
 
@@ -20,7 +21,9 @@ public sealed class RunService(RunEngine engine)
         var problems = new List<Problem>();
         Validation.Labels(req.Labels, problems);
         Validation.Text(req.DisplayName, "displayName", 256, problems);
+        Validation.Text(req.Description, "description", MaxDescription, problems);
         Validation.Token(req.IdempotencyToken, "idempotencyToken", problems);
+        MaxParallel(req.MaxParallelSteps, problems);
         if (req.RunId is not null && !Ids.IsValidRunId(req.RunId))
         {
             problems.Add(new Problem("runId", "must be 1-63 characters of a-z, 0-9 and '-', start with a letter and not end with '-'"));
@@ -64,6 +67,7 @@ public sealed class RunService(RunEngine engine)
             Id = req.RunId ?? Ids.New(), Scope = req.Scope, PipelineId = pipeline.Id, PipelineName = pipeline.Name, PipelineVersion = version,
             State = RunState.Queued, Version = 1, CreatedAt = now, UpdatedAt = now, Parameters = parameters,
             Labels = req.Labels ?? new Dictionary<string, string>(), DisplayName = req.DisplayName, Face = req.Face, FaceData = req.FaceData,
+            Description = req.Description, MaxParallelSteps = req.MaxParallelSteps,
         };
         var steps = plan.Steps.Select(s => new StepRecord { RunId = run.Id, Name = s.Name, Kind = s.Kind, State = StepState.Pending, Version = 1 })
             .ToList();
@@ -294,6 +298,67 @@ public sealed class RunService(RunEngine engine)
         {
             AnsweredState = Enum.TryParse<RunState>(first, out var st) ? st : current.State,
         };
+    }
+
+    /// <summary>Changes a run's display name, description or parallelism, in any state; through its writer while it is active.</summary>
+    public async Task<RunRecord> UpdateAsync(UpdateRunRequest req, CancellationToken ct)
+    {
+        var problems = new List<Problem>();
+        Validation.Text(req.DisplayName, "displayName", 256, problems);
+        Validation.Text(req.Description, "description", MaxDescription, problems);
+        MaxParallel(req.MaxParallelSteps, problems);
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+        var run = await FindAsync(req.RunId, req.Scope, ct);
+        return await engine.UpdateAsync(run.Id, req, ct);
+    }
+
+    /// <summary>Runs a Failed or Stopped run again under the same id: succeeded steps keep their outputs, the others are
+    /// Pending again and the run is Running. Any other state is a <see cref="ErrorKind.FailedPrecondition"/>.</summary>
+    public async Task<RunRecord> RetryAsync(RetryRunRequest req, CancellationToken ct)
+    {
+        var problems = new List<Problem>();
+        Validation.Token(req.IdempotencyToken, "idempotencyToken", problems);
+        MaxParallel(req.MaxParallelSteps, problems);
+        if (problems.Count > 0)
+        {
+            throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
+        }
+        var run = await FindAsync(req.RunId, req.Scope, ct);
+        IdempotencyRecord? idem = null;
+        if (req.IdempotencyToken is { } token)
+        {
+            var scope = $"retry:{run.Scope.Tenant}";
+            var hash = RunEngine.Hash($"{run.Id}\n{req.MaxParallelSteps}");
+            var prior = await Store.GetIdempotencyAsync(scope, token, ct);
+            if (prior is not null)
+            {
+                return prior.RequestHash == hash ? await FindAsync(run.Id, req.Scope, ct)
+                    : throw new SluiceException(ErrorKind.AlreadyExists, "the idempotency token was already used for a different request");
+            }
+            idem = new IdempotencyRecord { Scope = scope, Token = token, RequestHash = hash, Response = run.Id, CreatedAt = engine.Time.GetUtcNow() };
+        }
+        try
+        {
+            return await engine.RetryAsync(run.Id, req, idem, ct);
+        }
+        catch (ConcurrencyException) when (idem is not null)
+        {
+            // The same token raced in twice: the retry that won answers for both.
+            var prior = await Store.GetIdempotencyAsync(idem.Scope, idem.Token, ct);
+            return prior?.RequestHash == idem.RequestHash ? await FindAsync(run.Id, req.Scope, ct)
+                : throw new SluiceException(ErrorKind.AlreadyExists, "the idempotency token was already used for a different request");
+        }
+    }
+
+    private static void MaxParallel(int? value, List<Problem> problems)
+    {
+        if (value is < 1 or > 100_000)
+        {
+            problems.Add(new Problem("maxParallelSteps", "must be between 1 and 100000"));
+        }
     }
 
     /// <summary>Completes a callback step's token (success with outputs, or failure); returns the run after the answer.</summary>

@@ -63,6 +63,10 @@ public sealed record RunRecord
     public required JsonObject Parameters { get; init; }
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public string? DisplayName { get; init; }
+    /// <summary>Free text about the run (SageMaker PipelineExecutionDescription).</summary>
+    public string? Description { get; init; }
+    /// <summary>Overrides the plan's limit on steps active at once; null keeps the plan's (SageMaker ParallelismConfiguration).</summary>
+    public int? MaxParallelSteps { get; init; }
     /// <summary>Why the run failed, when it did.</summary>
     public string? Error { get; init; }
     public StopInfo? Stop { get; init; }

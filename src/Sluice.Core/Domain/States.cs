@@ -38,6 +38,8 @@ public enum RunTrigger
     Fail,
     /// <summary>A stopping run has no active step left.</summary>
     Drained,
+    /// <summary>A failed or stopped run is run again from the steps that did not succeed (SageMaker RetryPipelineExecution).</summary>
+    Retry,
 }
 
 /// <summary>What happened to a step.</summary>
@@ -47,7 +49,7 @@ public enum StepTrigger
     Started,
     Succeed,
     Fail,
-    /// <summary>An attempt failed and the retry policy allows another.</summary>
+    /// <summary>An attempt failed and the retry policy allows another; or the run is retried and the step runs again.</summary>
     Retry,
     Stop,
     /// <summary>The stop of an active step completed (no process of it is left).</summary>

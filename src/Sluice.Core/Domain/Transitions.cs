@@ -20,6 +20,10 @@ public static class Transitions
             [(RunState.Stopping, RunTrigger.Drained)] = RunState.Stopped,
             // A function step that hits its time limit while the run stops fails the run (SageMaker seed).
             [(RunState.Stopping, RunTrigger.Fail)] = RunState.Failed,
+            // The one way out of a terminal state: an explicit retry, recorded as an event, that runs the steps that did not
+            // succeed again under the same id (SageMaker RetryPipelineExecution keeps the execution ARN).
+            [(RunState.Failed, RunTrigger.Retry)] = RunState.Running,
+            [(RunState.Stopped, RunTrigger.Retry)] = RunState.Running,
         }.ToFrozenDictionary();
 
     /// <summary>Every legal (step state, trigger) pair and where it leads.</summary>
@@ -45,6 +49,10 @@ public static class Transitions
             // An uninterruptible step keeps its real result when it finishes during a stop.
             [(StepState.Stopping, StepTrigger.Succeed)] = StepState.Succeeded,
             [(StepState.Stopping, StepTrigger.Fail)] = StepState.Failed,
+            // A retried run runs again every step that did not succeed (or was skipped by a condition).
+            [(StepState.Failed, StepTrigger.Retry)] = StepState.Pending,
+            [(StepState.Stopped, StepTrigger.Retry)] = StepState.Pending,
+            [(StepState.NotStarted, StepTrigger.Retry)] = StepState.Pending,
         }.ToFrozenDictionary();
 
     public static bool TryNext(RunState from, RunTrigger trigger, out RunState to) => Run.TryGetValue((from, trigger), out to);

@@ -32,11 +32,18 @@ public static class Ids
     }
 
     /// <summary>The SageMaker-style ARN of a run's execution: arn:aws:sagemaker:{location}:{account}:pipeline/{name}/execution/{id}.</summary>
-    public static string ExecutionArn(Domain.RunRecord run) => $"{PipelineArn(run)}/execution/{run.Id}";
+    public static string ExecutionArn(Domain.RunRecord run) => ExecutionArn(run, AccountOf(run));
+
+    /// <summary>The execution ARN of a run as seen by an account (the caller's, which owns the run's tenant).</summary>
+    public static string ExecutionArn(Domain.RunRecord run, string account) =>
+        $"{PipelineArn(run.Scope.Location, account, run.PipelineName)}/execution/{run.Id}";
 
     /// <summary>The SageMaker-style ARN of a run's pipeline: arn:aws:sagemaker:{location}:{account}:pipeline/{name}.</summary>
-    public static string PipelineArn(Domain.RunRecord run) =>
-        $"arn:aws:sagemaker:{run.Scope.Location}:{AccountOf(run)}:pipeline/{run.PipelineName.ToLowerInvariant()}";
+    public static string PipelineArn(Domain.RunRecord run) => PipelineArn(run.Scope.Location, AccountOf(run), run.PipelineName);
+
+    /// <summary>arn:aws:sagemaker:{location}:{account}:pipeline/{name}, the name lowercased (SageMaker names are case-insensitive).</summary>
+    public static string PipelineArn(string location, string account, string pipelineName) =>
+        $"arn:aws:sagemaker:{location}:{account}:pipeline/{pipelineName.ToLowerInvariant()}";
 
     /// <summary>The AWS account a run is shown under (the one its face recorded, else the default tenant's).</summary>
     public static string AccountOf(Domain.RunRecord run) => run.FaceData?["account"]?.GetValue<string>() ?? DefaultAccount;

@@ -101,6 +101,30 @@ internal sealed class RunActor
         return reply.Task;
     }
 
+    public Task<RunRecord> EnqueueUpdate(UpdateRunRequest request)
+    {
+        var reply = new TaskCompletionSource<RunRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Post(new UpdateMessage(request, reply)))
+        {
+            reply.SetException(new ActorGoneException());
+        }
+        return reply.Task;
+    }
+
+    /// <summary>The run with the fields an update sets.</summary>
+    internal static RunRecord Updated(RunRecord run, UpdateRunRequest r) => run with
+    {
+        DisplayName = r.DisplayName ?? run.DisplayName,
+        Description = r.Description ?? run.Description,
+        MaxParallelSteps = r.MaxParallelSteps ?? run.MaxParallelSteps,
+    };
+
+    internal static RunEvent UpdateEvent(RunRecord run, UpdateRunRequest r, DateTimeOffset at) => new()
+    {
+        RunId = run.Id, Kind = "run-updated", At = at, Caller = r.Caller, Message = "updated",
+        Data = new JsonObject { ["displayName"] = r.DisplayName, ["description"] = r.Description, ["maxParallelSteps"] = r.MaxParallelSteps },
+    };
+
     public Task<RunRecord> EnqueueAnswer(string step, CallbackAnswerRequest request)
     {
         var reply = new TaskCompletionSource<RunRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -215,6 +239,10 @@ internal sealed class RunActor
                     break;
                 case StepStarted st:
                     ApplyStarted(tx, st);
+                    break;
+                case UpdateMessage u:
+                    tx.Edit(r => Updated(r, u.Request), UpdateEvent(tx.RunAfter, u.Request, tx.Now));
+                    callbackReplies.Add(u.Reply);
                     break;
                 case StepDone d:
                     await ApplyStepDoneAsync(tx, d);
@@ -376,6 +404,8 @@ internal sealed class RunActor
     {
         switch (tx.RunAfter.State)
         {
+            case RunState.Stopping when req.RefuseIfStopping:
+                throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is Stopping already");
             case RunState.Stopping:
                 return false;
             case var st when st.IsTerminal():
@@ -682,7 +712,7 @@ internal sealed class RunActor
                         progressed = true;
                         break;
                     default:
-                        if (plan.MaxParallelSteps is { } max && activeNow >= max)
+                        if ((tx.RunAfter.MaxParallelSteps ?? plan.MaxParallelSteps) is { } max && activeNow >= max)
                         {
                             deferred = true;
                             continue;
@@ -1460,6 +1490,13 @@ internal sealed class RunActor
             });
         }
 
+        /// <summary>Changes the run's fields without a transition, with the event that records it.</summary>
+        public void Edit(Func<RunRecord, RunRecord> mutate, RunEvent e)
+        {
+            runAfter = mutate(RunAfter);
+            events.Add(e);
+        }
+
         /// <summary>Changes a step's fields without a transition (no event).</summary>
         public void Update(string name, Func<StepRecord, StepRecord> mutate) => changed[name] = mutate(StepAfter(name));
 
@@ -1518,6 +1555,11 @@ internal sealed class RunActor
     internal sealed record Kick : Message;
 
     internal sealed record StopMessage(StopRunRequest Request, TaskCompletionSource<StopAnswer> Reply) : Message
+    {
+        public override void Abandon() => Reply.TrySetException(new ActorGoneException());
+    }
+
+    internal sealed record UpdateMessage(UpdateRunRequest Request, TaskCompletionSource<RunRecord> Reply) : Message
     {
         public override void Abandon() => Reply.TrySetException(new ActorGoneException());
     }

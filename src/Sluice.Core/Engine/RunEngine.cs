@@ -209,6 +209,115 @@ public sealed partial class RunEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>Changes a run's display name, description or parallelism: through its writer while it has one, otherwise by a
+    /// compare-and-set commit of its own.</summary>
+    internal async Task<RunRecord> UpdateAsync(string runId, UpdateRunRequest request, CancellationToken ct)
+    {
+        for (var tries = 0; tries < 10; tries++)
+        {
+            var actor = await EnsureActorAsync(runId, ct);
+            if (actor is not null)
+            {
+                try
+                {
+                    return await actor.EnqueueUpdate(request).WaitAsync(ct);
+                }
+                catch (ActorGoneException)
+                {
+                    continue;
+                }
+            }
+            var run = await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"run {runId} not found");
+            if (!run.State.IsTerminal())
+            {
+                // Became active again in between (a retry): go through its writer.
+                continue;
+            }
+            var now = Time.GetUtcNow();
+            var next = RunActor.Updated(run, request) with { Version = run.Version + 1, UpdatedAt = now };
+            try
+            {
+                var stored = await Store.CommitAsync(new RunChange
+                {
+                    Run = next, ExpectedVersion = run.Version,
+                    Events = [RunActor.UpdateEvent(run, request, now)],
+                }, ct);
+                Published(next, stored);
+                return next;
+            }
+            catch (ConcurrencyException)
+            {
+                // Changed meanwhile: read it again.
+            }
+        }
+        throw new SluiceException(ErrorKind.Unavailable, $"run {runId} kept changing; try again");
+    }
+
+    /// <summary>Revives a Failed or Stopped run: its steps that did not succeed become Pending, the run Running, and a new
+    /// writer schedules them. The idempotency record, when given, is committed with the change.</summary>
+    internal async Task<RunRecord> RetryAsync(string runId, RetryRunRequest request, IdempotencyRecord? idempotency, CancellationToken ct)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            var run = await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"run {runId} not found");
+            if (!Transitions.TryNext(run.State, RunTrigger.Retry, out var to))
+            {
+                throw new SluiceException(ErrorKind.FailedPrecondition,
+                    $"run {run.Id} is {run.State}; only a Failed or Stopped run can be retried");
+            }
+            if (actors.TryGetValue(runId, out var retiring))
+            {
+                // The writer that made the run terminal may still be winding down; a run has one writer at a time.
+                await retiring.Completion.WaitAsync(ct);
+                continue;
+            }
+            var steps = await Store.GetStepsAsync(runId, ct);
+            var now = Time.GetUtcNow();
+            var next = run with
+            {
+                State = to, Version = run.Version + 1, UpdatedAt = now, EndedAt = null, Error = null, Stop = null,
+                MaxParallelSteps = request.MaxParallelSteps ?? run.MaxParallelSteps,
+            };
+            var events = new List<RunEvent>
+            {
+                new() { RunId = run.Id, Kind = "run-state", From = run.State.ToString(), To = to.ToString(), At = now, Message = "retried",
+                    Caller = request.Caller },
+            };
+            var changes = new List<StepChange>();
+            var after = new List<StepRecord>();
+            foreach (var s in steps)
+            {
+                if (!Transitions.TryNext(s.State, StepTrigger.Retry, out var sto))
+                {
+                    after.Add(s);
+                    continue;
+                }
+                var ns = s with { State = sto, Version = s.Version + 1, EndedAt = null, NotBefore = null, Outputs = null, Process = null };
+                changes.Add(new StepChange(ns, s.Version));
+                after.Add(ns);
+                events.Add(new RunEvent
+                {
+                    RunId = run.Id, Step = s.Name, Kind = "step-state", From = s.State.ToString(), To = sto.ToString(), At = now,
+                    Message = "run retried",
+                });
+            }
+            try
+            {
+                var stored = await Store.CommitAsync(new RunChange
+                {
+                    Run = next, ExpectedVersion = run.Version, Steps = changes, Events = events, Idempotency = idempotency,
+                }, ct);
+                Published(next, stored);
+            }
+            catch (ConcurrencyException) when (tries < 3 && idempotency is null)
+            {
+                continue;
+            }
+            Activate(next, after);
+            return next;
+        }
+    }
+
     /// <summary>Applies the answer to a callback token through the run's writer; returns the run after it.</summary>
     internal async Task<RunRecord> AnswerCallbackAsync(string runId, string step, CallbackAnswerRequest request, CancellationToken ct)
     {

@@ -6,8 +6,12 @@ using Sluice.Core.Execution;
 using Sluice.Core.Storage;
 using Sluice.Executors.Function;
 using Sluice.Executors.Process;
+using Sluice.Server.Apis;
 using Sluice.Server.Apis.Native;
+using Sluice.Server.Apis.SageMaker;
+using Sluice.Server.Apis.Sqs;
 using Sluice.Server.Apis.Vertex;
+using Sluice.Server.Auth;
 using Sluice.Server.Transports;
 using Sluice.Storage.Sqlite;
 
@@ -80,6 +84,10 @@ public static class SluiceServer
         services.AddSingleton<RunService>();
         services.AddSingleton<PipelineService>();
         services.AddSingleton<OperationService>();
+        services.AddSingleton<IdempotencyService>();
+        services.AddSingleton(AwsAuthOptions.FromConfiguration(config));
+        services.AddSingleton<SageMakerApi>();
+        services.AddSingleton<SqsApi>();
         services.AddHostedService<EngineHost>();
         services.AddOpenApi("v1");
 
@@ -89,6 +97,8 @@ public static class SluiceServer
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
         app.Use((http, next) => VertexApi.Owns(http.Request.Path) ? VertexErrors.HandleAsync(http, () => next(http)) : next(http));
+        // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
+        app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
         app.UseConsoleFiles(consoleDir);
         app.UseRouting();
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));

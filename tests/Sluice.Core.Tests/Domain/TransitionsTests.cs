@@ -16,6 +16,8 @@ public class TransitionsTests
         [(RunState.Stopping, RunTrigger.Stop)] = RunState.Stopping,
         [(RunState.Stopping, RunTrigger.Drained)] = RunState.Stopped,
         [(RunState.Stopping, RunTrigger.Fail)] = RunState.Failed,
+        [(RunState.Failed, RunTrigger.Retry)] = RunState.Running,
+        [(RunState.Stopped, RunTrigger.Retry)] = RunState.Running,
     };
 
     private static readonly Dictionary<(StepState, StepTrigger), StepState> ExpectedStep = new()
@@ -37,6 +39,9 @@ public class TransitionsTests
         [(StepState.Stopping, StepTrigger.Stopped)] = StepState.Stopped,
         [(StepState.Stopping, StepTrigger.Succeed)] = StepState.Succeeded,
         [(StepState.Stopping, StepTrigger.Fail)] = StepState.Failed,
+        [(StepState.Failed, StepTrigger.Retry)] = StepState.Pending,
+        [(StepState.Stopped, StepTrigger.Retry)] = StepState.Pending,
+        [(StepState.NotStarted, StepTrigger.Retry)] = StepState.Pending,
     };
 
     public static TheoryData<RunState, RunTrigger> AllRunPairs()
@@ -101,19 +106,24 @@ public class TransitionsTests
     [InlineData(RunState.Stopped)]
     [InlineData(RunState.Succeeded)]
     [InlineData(RunState.Failed)]
-    public void TerminalRunState_AnyTrigger_IsIllegal(RunState terminal)
+    public void TerminalRunState_AnyTriggerButRetry_IsIllegal(RunState terminal)
     {
         Assert.True(terminal.IsTerminal());
-        Assert.All(Enum.GetValues<RunTrigger>(), t => Assert.False(Transitions.TryNext(terminal, t, out _)));
+        Assert.All(Enum.GetValues<RunTrigger>().Where(t => t != RunTrigger.Retry), t => Assert.False(Transitions.TryNext(terminal, t, out _)));
     }
 
     [Fact]
-    public void TerminalStepStates_AnyTrigger_AreIllegal()
+    public void SucceededRun_Retry_IsIllegal() => Assert.False(Transitions.TryNext(RunState.Succeeded, RunTrigger.Retry, out _));
+
+    [Fact]
+    public void TerminalStepStates_AnyTriggerButRetry_AreIllegal()
     {
         foreach (var s in Enum.GetValues<StepState>().Where(s => s.IsTerminal()))
         {
-            Assert.All(Enum.GetValues<StepTrigger>(), t => Assert.False(Transitions.TryNext(s, t, out _)));
+            Assert.All(Enum.GetValues<StepTrigger>().Where(t => t != StepTrigger.Retry), t => Assert.False(Transitions.TryNext(s, t, out _)));
         }
+        Assert.False(Transitions.TryNext(StepState.Succeeded, StepTrigger.Retry, out _));
+        Assert.False(Transitions.TryNext(StepState.Skipped, StepTrigger.Retry, out _));
     }
 
     [Fact]

@@ -31,6 +31,7 @@ internal static class NativeApi
         api.MapPost("/runs:stop", BatchStopAsync);
         api.MapGet("/runs/{id}", GetRunAsync);
         api.MapPost("/runs/{id}:stop", StopRunAsync);
+        api.MapPost("/runs/{id}:retry", RetryRunAsync);
         api.MapDelete("/runs/{id}", DeleteRunAsync);
         api.MapGet("/runs/{id}/steps", GetStepsAsync);
         api.MapGet("/runs/{id}/events", GetRunEventsAsync);
@@ -224,6 +225,19 @@ internal static class NativeApi
         o["answeredState"] = a.AnsweredState.ToString();
         o["replayed"] = a.Replayed;
         return Results.Json(o, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> RetryRunAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
+    {
+        var r = await RequestReader.ReadAsync(req, ct, emptyIsObject: true);
+        var parallel = r.Number("maxParallelSteps", 1, 100_000);
+        var token = r.String("idempotencyToken", 128) ?? req.Headers["Idempotency-Key"].FirstOrDefault();
+        r.Done();
+        var run = await runs.RetryAsync(new RetryRunRequest
+        {
+            RunId = id, MaxParallelSteps = parallel is { } p ? (int)p : null, IdempotencyToken = token, Caller = Caller(req),
+        }, ct);
+        return Results.Json(NativeJson.Run(run), statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> BatchStopAsync(HttpRequest req, OperationService ops, CancellationToken ct)

@@ -19,6 +19,8 @@ internal static class NativeJson
             ["pipelineVersion"] = r.PipelineVersion,
             ["state"] = r.State.ToString(),
             ["displayName"] = r.DisplayName,
+            ["description"] = r.Description,
+            ["maxParallelSteps"] = r.MaxParallelSteps,
             ["createdAt"] = Time(r.CreatedAt),
             ["startedAt"] = Time(r.StartedAt),
             ["endedAt"] = Time(r.EndedAt),

@@ -6,7 +6,7 @@ using Sluice.Core.Domain;
 namespace Sluice.Server.Apis.Vertex;
 
 /// <summary>Google projects as aliases of tenants (a project id and its number name the same tenant), and who may use them:
-/// in development mode (<c>--auth dev</c>, the default) any caller, with or without a token; with <c>--auth tokens</c>, a
+/// in development mode (<c>--auth dev</c>, the default) any caller, with or without a token; with <c>--auth verify</c>, a
 /// bearer token configured under <c>Vertex:Tokens</c> for the project.</summary>
 internal sealed partial class VertexAccess
 {
@@ -24,12 +24,7 @@ internal sealed partial class VertexAccess
     /// (projects comma-separated, by id or number, or *).</summary>
     public static VertexAccess From(IConfiguration config)
     {
-        var mode = config["auth"] ?? "dev";
-        if (mode is not ("dev" or "tokens"))
-        {
-            throw new ArgumentException($"--auth must be dev or tokens, not '{mode}'");
-        }
-        var a = new VertexAccess(mode == "dev");
+        var a = new VertexAccess(Sluice.Server.Auth.AuthMode.IsDev(config));
         foreach (var p in config.GetSection("Vertex:Projects").GetChildren())
         {
             var tenant = p["Tenant"] ?? Scope.Default.Tenant;
@@ -46,10 +41,6 @@ internal sealed partial class VertexAccess
             }
             var projects = (t["Projects"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
             a.tokens.Add((Encoding.UTF8.GetBytes(t["Token"]!), projects));
-        }
-        if (!a.DevMode && a.tokens.Count == 0)
-        {
-            throw new ArgumentException("--auth tokens needs at least one Vertex:Tokens entry");
         }
         return a;
     }
