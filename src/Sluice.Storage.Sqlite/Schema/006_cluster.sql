@@ -1,4 +1,4 @@
--- Sluice schema, version 4: nodes, leases and requests between nodes (see docs/deployment.md).
+-- Sluice schema, version 6: nodes, leases and requests between nodes (see docs/deployment.md).
 -- One embedded database has one node at a time; the tables make its restart and its engine the same as a cluster's.
 
 CREATE TABLE nodes (
