@@ -9,7 +9,7 @@ public sealed partial class PostgresStore
 {
     private const string RunColumns =
         "id, tenant, location, pipeline_id, pipeline_name, pipeline_version, state, version, created_at, started_at, " +
-        "ended_at, updated_at, parameters, labels, display_name, error, stop, face, face_data";
+        "ended_at, updated_at, parameters, labels, display_name, error, stop, face, face_data, description, max_parallel_steps";
 
     private static readonly string[] ImmutableRunColumns =
         ["id", "tenant", "location", "pipeline_id", "pipeline_name", "pipeline_version", "created_at", "face"];
@@ -337,6 +337,8 @@ public sealed partial class PostgresStore
             Stop = Pg.ParseStop(row.TextOrNull()),
             Face = row.Text(),
             FaceData = row.JsonOrNull(),
+            Description = row.TextOrNull(),
+            MaxParallelSteps = row.Int32OrNull(),
         };
     }
 
@@ -404,7 +406,8 @@ file static class RunParameters
         .Text("state", r.State.ToString()).Int64("version", r.Version).Time("created_at", r.CreatedAt)
         .Time("started_at", r.StartedAt).Time("ended_at", r.EndedAt).Time("updated_at", r.UpdatedAt)
         .Text("parameters", Pg.Json(r.Parameters)).Text("labels", Pg.Labels(r.Labels)).Text("display_name", r.DisplayName)
-        .Text("error", r.Error).Text("stop", Pg.Stop(r.Stop)).Text("face", r.Face).Text("face_data", Pg.Json(r.FaceData));
+        .Text("error", r.Error).Text("stop", Pg.Stop(r.Stop)).Text("face", r.Face).Text("face_data", Pg.Json(r.FaceData))
+        .Text("description", r.Description).Int32("max_parallel_steps", r.MaxParallelSteps);
 
     public static NpgsqlCommand WithStep(this NpgsqlCommand c, StepRecord s) => c
         .Text("run_id", s.RunId).Text("name", s.Name).Text("kind", s.Kind).Text("state", s.State.ToString())

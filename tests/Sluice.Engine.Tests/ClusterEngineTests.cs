@@ -79,4 +79,42 @@ public sealed class ClusterEngineTests : IAsyncLifetime, IDisposable
         Assert.Equal(0, other.ActiveRuns);
         await Assert.ThrowsAsync<SluiceException>(() => otherRuns.StopAsync(new StopRunRequest { RunId = id }, CancellationToken.None));
     }
+
+    [Theory]
+    [InlineData(NodeRole.Both)]
+    [InlineData(NodeRole.Api)]
+    public async Task UpdateAndRetry_OnTheNodeThatDoesNotOwnTheRun_CarriedOutByTheOwnersWriter(NodeRole otherRole)
+    {
+        var owner = await NodeAsync("a");
+        var other = await NodeAsync("b", otherRole);
+        var ownerRuns = new RunService(owner);
+        var otherRuns = new RunService(other);
+        // Fails until the run directory holds "pass"; waits for "go" first so that the update lands while it runs.
+        const string Script = "[ -f $SLUICE_STEP_DIR/../../pass ] && exit 0; while [ ! -f $SLUICE_STEP_DIR/go ]; do sleep 0.02; done; exit 1";
+        await new PipelineService(owner).CreateAsync(Scope.Default,
+            $"name: flaky\nsteps:\n  - name: work\n    command: sh\n    args: [\"-c\", \"{Script}\"]\n", "native-yaml", null, CancellationToken.None);
+        var id = (await ownerRuns.StartAsync(new StartRunRequest { Pipeline = "flaky" }, CancellationToken.None)).Run.Id;
+        await WaitAsync(ownerRuns, id, d => d.Steps.Single().State == StepState.Running);
+
+        var updated = await otherRuns.UpdateAsync(new UpdateRunRequest { RunId = id, Description = "from b", MaxParallelSteps = 3 }, CancellationToken.None);
+
+        Assert.Equal("from b", updated.Description);
+        Assert.Equal(3, updated.MaxParallelSteps);
+        Assert.Equal(RunState.Running, updated.State);
+        Assert.Equal(owner.NodeId, await store.GetRunOwnerAsync(id, CancellationToken.None));
+        await File.WriteAllTextAsync(Path.Combine(owner.Options.StepDirectory(id, "work", 1), "go"), "");
+        Assert.Equal(RunState.Failed, (await WaitAsync(ownerRuns, id, d => d.Run.State.IsTerminal())).Run.State);
+
+        await File.WriteAllTextAsync(Path.Combine(owner.Options.RunDirectory(id), "pass"), "");
+        var retried = await otherRuns.RetryAsync(new RetryRunRequest { RunId = id }, CancellationToken.None);
+
+        Assert.Equal(RunState.Running, retried.State);
+        var done = await WaitAsync(otherRuns, id, d => d.Run.State.IsTerminal());
+        Assert.Equal(RunState.Succeeded, done.Run.State);
+        Assert.Equal("from b", done.Run.Description);
+        Assert.Equal(owner.NodeId, await store.GetRunOwnerAsync(id, CancellationToken.None));
+        Assert.Equal(0, other.ActiveRuns);
+        // A terminal run has no writer: the update is a commit of the node that is asked.
+        Assert.Equal("after", (await otherRuns.UpdateAsync(new UpdateRunRequest { RunId = id, Description = "after" }, CancellationToken.None)).Description);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sluice.Core.Api;
+using Sluice.Core.Domain;
 using Sluice.Core.Storage;
 
 namespace Sluice.Core.Engine;
@@ -39,7 +40,31 @@ internal static class RemoteRequests
         Outputs = r.Payload["outputs"] is JsonObject o ? o.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "", StringComparer.Ordinal) : null,
     });
 
+    public static JsonObject Update(UpdateRunRequest r) => new()
+    {
+        ["runId"] = r.RunId, ["displayName"] = r.DisplayName, ["description"] = r.Description, ["maxParallelSteps"] = r.MaxParallelSteps,
+        ["caller"] = r.Caller,
+    };
+
+    public static UpdateRunRequest ReadUpdate(RunRequest r) => new()
+    {
+        RunId = r.RunId,
+        DisplayName = Text(r.Payload, "displayName"),
+        Description = Text(r.Payload, "description"),
+        MaxParallelSteps = r.Payload["maxParallelSteps"]?.GetValue<int>(),
+        Caller = Text(r.Payload, "caller"),
+    };
+
     public static JsonObject Ok() => new() { ["ok"] = true };
+
+    /// <summary>A stop's answer: the state the owner answered in (Stopping, or the state it already had) and whether it replayed.</summary>
+    public static JsonObject Stopped(StopAnswer a) => new() { ["ok"] = true, ["state"] = a.AnsweredState.ToString(), ["replayed"] = a.Replayed };
+
+    /// <summary>The forwarded stop's answer with the run as read afterwards (it may have gone on to Stopped meanwhile).</summary>
+    public static StopAnswer ReadStopped(JsonObject answer, RunRecord run) => new(run, answer["replayed"]?.GetValue<bool>() ?? false)
+    {
+        AnsweredState = Enum.TryParse<RunState>(Text(answer, "state"), out var state) ? state : run.State,
+    };
 
     public static JsonObject Error(SluiceException e) => new() { ["error"] = new JsonObject { ["kind"] = e.Kind.ToString(), ["message"] = e.Message } };
 

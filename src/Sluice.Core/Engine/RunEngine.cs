@@ -130,6 +130,8 @@ public sealed partial class RunEngine : IAsyncDisposable
         {
             if (!await Cluster.ClaimRunAsync(run.Id, ct))
             {
+                // Another live node still owns it (a retried run keeps its last owner): that node gives it a writer.
+                Cluster.WakeWorkers();
                 return;
             }
         }
@@ -166,7 +168,7 @@ public sealed partial class RunEngine : IAsyncDisposable
         var reply = await Cluster.ForwardAsync(request.RunId, "stop", RemoteRequests.Stop(request), ct);
         RemoteRequests.ThrowIfError(reply);
         var run = await Store.GetRunAsync(request.RunId, ct) ?? throw SluiceException.NotFound($"run {request.RunId} not found");
-        return new StopAnswer(run, Replayed: false);
+        return RemoteRequests.ReadStopped(reply, run);
     }
 
     /// <summary>Stops the run through its writer on this node (claiming it when nobody owns it); null when another node owns it.</summary>
@@ -211,7 +213,12 @@ public sealed partial class RunEngine : IAsyncDisposable
 
     /// <summary>Changes a run's display name, description or parallelism: through its writer while it has one, otherwise by a
     /// compare-and-set commit of its own.</summary>
-    internal async Task<RunRecord> UpdateAsync(string runId, UpdateRunRequest request, CancellationToken ct)
+    internal async Task<RunRecord> UpdateAsync(string runId, UpdateRunRequest request, CancellationToken ct) =>
+        await UpdateCoreAsync(runId, request, forward: true, ct) ?? throw new SluiceException(ErrorKind.Unavailable, "try again");
+
+    /// <summary>The update through this node's writer; when another node owns the run, forwarded to it (or null when
+    /// <paramref name="forward"/> is false: that node answers the request itself).</summary>
+    private async Task<RunRecord?> UpdateCoreAsync(string runId, UpdateRunRequest request, bool forward, CancellationToken ct)
     {
         for (var tries = 0; tries < 10; tries++)
         {
@@ -220,7 +227,7 @@ public sealed partial class RunEngine : IAsyncDisposable
             {
                 try
                 {
-                    return await actor.EnqueueUpdate(request).WaitAsync(ct);
+                    return await Bounded(actor.EnqueueUpdate(request), ct);
                 }
                 catch (ActorGoneException)
                 {
@@ -230,6 +237,21 @@ public sealed partial class RunEngine : IAsyncDisposable
             var run = await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"run {runId} not found");
             if (!run.State.IsTerminal())
             {
+                if (shutdown.IsCancellationRequested)
+                {
+                    throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+                }
+                if (await Cluster.Store.GetRunOwnerAsync(runId, ct) is { } owner && owner != NodeId || !Options.RunsSteps)
+                {
+                    // Another node is the run's writer.
+                    if (!forward)
+                    {
+                        return null;
+                    }
+                    var reply = await Cluster.ForwardAsync(runId, "update", RemoteRequests.Update(request), ct);
+                    RemoteRequests.ThrowIfError(reply);
+                    return await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"run {runId} not found");
+                }
                 // Became active again in between (a retry): go through its writer.
                 continue;
             }
@@ -313,7 +335,7 @@ public sealed partial class RunEngine : IAsyncDisposable
             {
                 continue;
             }
-            Activate(next, after);
+            await ActivateAsync(next, after, ct);
             return next;
         }
     }
@@ -458,10 +480,12 @@ public sealed partial class RunEngine : IAsyncDisposable
             {
                 case "stop":
                     var stop = RemoteRequests.ReadStop(r);
-                    return await StopHereAsync(stop, ct) is null ? null : RemoteRequests.Ok();
+                    return await StopHereAsync(stop, ct) is { } stopped ? RemoteRequests.Stopped(stopped) : null;
                 case "callback":
                     var (step, answer) = RemoteRequests.ReadCallback(r);
                     return await AnswerHereAsync(r.RunId, step, answer, ct) is null ? null : RemoteRequests.Ok();
+                case "update":
+                    return await UpdateCoreAsync(r.RunId, RemoteRequests.ReadUpdate(r), forward: false, ct) is null ? null : RemoteRequests.Ok();
                 default:
                     return RemoteRequests.Error(new SluiceException(ErrorKind.InvalidArgument, $"unknown request kind '{r.Kind}'"));
             }

@@ -51,6 +51,8 @@ CREATE TABLE runs (
     stop              text,
     face              text    NOT NULL,
     face_data         text,
+    description       text,
+    max_parallel_steps integer,
     -- The node that is the run's writer (see nodes); NULL until one claims it.
     owner             text COLLATE "C"
 );
