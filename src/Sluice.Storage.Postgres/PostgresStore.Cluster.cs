@@ -65,22 +65,45 @@ public sealed partial class PostgresStore
     public async Task<IReadOnlyList<string>> ClaimRunsAsync(string nodeId, DateTimeOffset expiredBefore, int max, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        // SKIP LOCKED: nodes claiming at once take different runs, and a run whose writer is committing is left alone.
-        return await WriteAsync(s => s.AllAsync($"""
-                UPDATE runs SET owner = @node WHERE id IN (
-                    SELECT t.id FROM runs AS t
-                    WHERE t.{Unfinished} AND (t.owner IS NULL OR t.owner <> @node) AND {Unowned}
-                    ORDER BY t.created_at, t.id LIMIT @max
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING id
-                """, c => c.Text("node", nodeId).Time("expired_before", expiredBefore).Int32("max", max), r => r.GetString(0), ct), ct);
+        return await WriteAsync(async s =>
+        {
+            // SKIP LOCKED: nodes claiming at once take different runs, and a run whose writer is committing is left alone.
+            var picked = await s.AllAsync($"""
+                SELECT t.id FROM runs AS t
+                WHERE t.{Unfinished} AND (t.owner IS NULL OR t.owner <> @node) AND {Unowned}
+                ORDER BY t.created_at, t.id LIMIT @max
+                FOR UPDATE SKIP LOCKED
+                """, c => c.Text("node", nodeId).Time("expired_before", expiredBefore).Int32("max", max), r => r.GetString(0), ct);
+            return await TakeLockedAsync(s, "runs", $"t.{Unfinished}", picked, nodeId, expiredBefore, ct);
+        }, ct);
+    }
+
+    /// <summary>Sets the owner of rows this transaction has locked, checking again that no live node owns them.</summary>
+    /// <remarks>The check is a statement of its own: when the lock met a row another claimer had just taken, PostgreSQL
+    /// rechecked only that row against the snapshot's join with nodes (still no live owner) and kept it; a new statement
+    /// sees the new owner. Without this, two nodes took the same run.</remarks>
+    private static async Task<List<string>> TakeLockedAsync(Session s, string table, string unfinished, List<string> ids, string nodeId,
+        DateTimeOffset expiredBefore, CancellationToken ct)
+    {
+        if (ids.Count == 0)
+        {
+            return ids;
+        }
+        var taken = (await s.AllAsync($"""
+            UPDATE {table} AS t SET owner = @node
+            WHERE t.id = ANY(@ids) AND {unfinished} AND (t.owner IS NULL OR t.owner <> @node) AND {Unowned}
+            RETURNING t.id
+            """, c => c.TextArray("ids", [.. ids]).Text("node", nodeId).Time("expired_before", expiredBefore), r => r.GetString(0), ct))
+            .ToHashSet(StringComparer.Ordinal);
+        return [.. ids.Where(taken.Contains)];
     }
 
     public Task<bool> ClaimRunAsync(string runId, string nodeId, DateTimeOffset expiredBefore, CancellationToken ct) =>
         WriteAsync(async s =>
         {
-            await s.ExecuteAsync($"UPDATE runs AS t SET owner = @node WHERE t.id = @id AND t.{Unfinished} AND (t.owner IS NULL OR t.owner <> @node) AND {Unowned}",
-                c => c.Text("id", runId).Text("node", nodeId).Time("expired_before", expiredBefore), ct);
+            // Lock first (waiting for a concurrent claimer), then check in a statement that sees what it committed.
+            var locked = await s.AllAsync($"SELECT id FROM runs WHERE id = @id AND {Unfinished} FOR UPDATE", c => c.Text("id", runId), r => r.GetString(0), ct);
+            await TakeLockedAsync(s, "runs", $"t.{Unfinished}", locked, nodeId, expiredBefore, ct);
             return await s.ScalarAsync($"SELECT 1 FROM runs WHERE id = @id AND owner = @node AND {Unfinished}",
                 c => c.Text("id", runId).Text("node", nodeId), ct) is not null;
         }, ct);
@@ -96,21 +119,26 @@ public sealed partial class PostgresStore
         CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        var ops = await WriteAsync(s => s.AllAsync($"""
-                UPDATE operations SET owner = @node WHERE id IN (
-                    SELECT t.id FROM operations AS t WHERE NOT t.done AND (t.owner IS NULL OR t.owner <> @node) AND {Unowned}
-                    ORDER BY t.created_at, t.id LIMIT @max
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING {OperationColumns}
-                """, c => c.Text("node", nodeId).Time("expired_before", expiredBefore).Int32("max", max), ReadOperation, ct), ct);
+        var ops = await WriteAsync(async s =>
+        {
+            var picked = await s.AllAsync($"""
+                SELECT t.id FROM operations AS t WHERE NOT t.done AND (t.owner IS NULL OR t.owner <> @node) AND {Unowned}
+                ORDER BY t.created_at, t.id LIMIT @max
+                FOR UPDATE SKIP LOCKED
+                """, c => c.Text("node", nodeId).Time("expired_before", expiredBefore).Int32("max", max), r => r.GetString(0), ct);
+            var taken = await TakeLockedAsync(s, "operations", "NOT t.done", picked, nodeId, expiredBefore, ct);
+            return taken.Count == 0 ? [] : await s.AllAsync($"SELECT {OperationColumns} FROM operations WHERE id = ANY(@ids)",
+                c => c.TextArray("ids", [.. taken]), ReadOperation, ct);
+        }, ct);
         return [.. ops.OrderBy(o => o.CreatedAt).ThenBy(o => o.Id, StringComparer.Ordinal)];
     }
 
     public Task<bool> ClaimOperationAsync(string operationId, string nodeId, DateTimeOffset expiredBefore, CancellationToken ct) =>
         WriteAsync(async s =>
         {
-            await s.ExecuteAsync($"UPDATE operations AS t SET owner = @node WHERE t.id = @id AND NOT t.done AND (t.owner IS NULL OR t.owner <> @node) AND {Unowned}",
-                c => c.Text("id", operationId).Text("node", nodeId).Time("expired_before", expiredBefore), ct);
+            var locked = await s.AllAsync("SELECT id FROM operations WHERE id = @id AND NOT done FOR UPDATE", c => c.Text("id", operationId),
+                r => r.GetString(0), ct);
+            await TakeLockedAsync(s, "operations", "NOT t.done", locked, nodeId, expiredBefore, ct);
             return await s.ScalarAsync("SELECT 1 FROM operations WHERE id = @id AND owner = @node AND NOT done",
                 c => c.Text("id", operationId).Text("node", nodeId), ct) is not null;
         }, ct);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Sluice.TestKit;
 
 namespace Sluice.Storage.Postgres.Tests;
@@ -31,12 +32,27 @@ public sealed class DatabaseRestartTests
 
         await pg.StopServerAsync();
         var started = TimeProvider.System.GetUtcNow();
+        // Each face answers in its own dialect, at once rather than when the database is back.
         using (var r = await n[1].Http.GetAsync($"/api/v1/runs/{ids[0]}"))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
-            Assert.Contains("Unavailable", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+            var problem = JsonNode.Parse(await r.Content.ReadAsStringAsync())!;
+            Assert.Equal(503, problem["status"]!.GetValue<int>());
         }
         Assert.True(TimeProvider.System.GetUtcNow() - started < TimeSpan.FromSeconds(10), "the call hung instead of failing");
+        using (var r = await n[0].Http.GetAsync("/v1/projects/my-proj/locations/us-central1/pipelineJobs"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+            var error = JsonNode.Parse(await r.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("UNAVAILABLE", error["status"]!.GetValue<string>());
+            Assert.Equal(503, error["code"]!.GetValue<int>());
+        }
+        // boto3 (standard retry mode, 3 attempts) retries the SageMaker face's answer, then reports it.
+        var boto = await BotoListPipelinesAsync(n[0]);
+        Assert.Equal(2, boto["attempts"]!.GetValue<int>());
+        Assert.Contains(boto["code"]!.GetValue<string>(), (string[])["ThrottlingException", "ServiceUnavailable"]);
+        Assert.True(TimeProvider.System.GetUtcNow() - started < TimeSpan.FromSeconds(60), "the calls hung instead of failing");
         // The steps end while the database is away: their writers keep the outcome and commit it when it is back.
         foreach (var id in ids)
         {
@@ -56,5 +72,33 @@ public sealed class DatabaseRestartTests
             Assert.Equal(1, done.StepOf("work")["attempt"]!.GetValue<int>());
             Assert.Equal("Succeeded", done.StepOf("next").Str("state"));
         }
+    }
+
+    /// <summary>boto3's ListPipelines against a node: the error code, HTTP status and how often botocore retried it.</summary>
+    private static async Task<JsonNode> BotoListPipelinesAsync(ServerProcess node)
+    {
+        const string Script = """
+            import json, sys, boto3, botocore
+            from botocore.config import Config
+            c = boto3.client("sagemaker", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
+                             aws_secret_access_key="secret", config=Config(retries={"total_max_attempts": 3, "mode": "standard"}, read_timeout=30))
+            try:
+                c.list_pipelines()
+                print(json.dumps({"code": None, "attempts": 0}))
+            except botocore.exceptions.ClientError as e:
+                meta = e.response["ResponseMetadata"]
+                print(json.dumps({"code": e.response["Error"]["Code"], "status": meta["HTTPStatusCode"], "attempts": meta.get("RetryAttempts", 0)}))
+            """;
+        var psi = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-c", Script, $"http://127.0.0.1:{node.Port}" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, $"boto3 exited {p.ExitCode}: {await stderr}");
+        return JsonNode.Parse(await stdout)!;
     }
 }

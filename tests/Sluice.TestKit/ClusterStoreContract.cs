@@ -104,6 +104,23 @@ public abstract class ClusterStoreContract : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task ClaimRun_ManyNodesAtOnceForOneRun_ExactlyOneOwnsIt()
+    {
+        var nodes = Enumerable.Range(0, 6).Select(i => $"n{i}").ToArray();
+        await RegisterAsync(nodes);
+        var ids = Enumerable.Range(0, 20).Select(i => $"r{i:000}").ToArray();
+        await CreateRuns(Runs, [.. ids.Select((id, i) => Run(id, createdAt: At(i)))]);
+
+        foreach (var id in ids)
+        {
+            var won = await Task.WhenAll(nodes.Select(n => Task.Run(() => Cluster.ClaimRunAsync(id, n, At(0), None))));
+
+            Assert.Single(won, w => w);
+            Assert.Equal(nodes[Array.IndexOf(won, true)], await Cluster.GetRunOwnerAsync(id, None));
+        }
+    }
+
+    [SkippableFact]
     public async Task Commit_ByANodeThatIsNotTheOwner_RefusedAsLeaseLostAndNothingWritten()
     {
         await RegisterAsync("na", "nb");
