@@ -114,6 +114,19 @@ public sealed class MultiNodeTests
             pids.Add((await a.GetRunAsync(id)).StepOf("work")["pid"]!.GetValue<int>());
         }
 
+        // While a renews its lease, b leaves a's runs alone however long they run: wait until a has renewed past two leases.
+        var runningSince = TimeProvider.System.GetUtcNow();
+        var until = runningSince + Deadline.Default;
+        while (await TestDatabase.ScalarAsync(n.ConnectionString, "SELECT max(heartbeat_at) FROM nodes WHERE host_id = 'machine-a'")
+            < (runningSince + TimeSpan.FromSeconds(4.5)).UtcTicks)
+        {
+            Assert.True(TimeProvider.System.GetUtcNow() < until, "node a did not renew its lease");
+            await Task.Delay(TimeSpan.FromMilliseconds(100), TimeProvider.System);
+        }
+        Assert.Equal(0, await TestDatabase.ScalarAsync(n.ConnectionString,
+            "SELECT count(*) FROM runs AS r JOIN nodes AS o ON o.id = r.owner WHERE o.host_id <> 'machine-a'"));
+        Assert.Equal(1, (await b.GetRunAsync(run1)).StepOf("work")["attempt"]!.GetValue<int>());
+
         await a.KillAsync();
         // On "machine b" the processes of "machine a" cannot be seen: b waits out a's lease, then takes the runs.
         var done1 = await WaitTerminalAsync(b, run1);
@@ -213,5 +226,26 @@ public sealed class MultiNodeTests
         await api.PostJsonAsync($"/api/v1/callbacks/{second.Str("token")}:fail", new { reason = "cleaned up" }, HttpStatusCode.OK);
         Assert.Equal("Stopped", (await api.WaitForStateAsync(id, "Stopped")).StepOf("approve").Str("state"));
         await api.PostJsonAsync($"/api/v1/callbacks/{second.Str("token")}:succeed", new { }, HttpStatusCode.Conflict);
+    }
+
+    [SkippableFact]
+    public async Task StopRequest_WhoseWakeUpNeverCame_IsFoundByTheOwnersPollAndTheRunStops()
+    {
+        await using var n = await Nodes.StartAsync(await TestDatabase.NewSchemaAsync(), Array.Empty<string>());
+        var node = n[0];
+        var name = await PipelineAsync(node, Waiter);
+        var id = (await node.StartRunAsync(name)).Str("id");
+        await WaitForFileAsync(StepFile(n, id, "ready"));
+        await node.WaitForStepAsync(id, "work", "Running");
+
+        // Filed straight in the database, as a node would file it but without its NOTIFY: only the poll can find it.
+        var payload = $$"""{"runId":"{{id}}","reason":"found by polling"}""";
+        await TestDatabase.ScalarAsync(n.ConnectionString,
+            $"INSERT INTO run_requests (run_id, kind, payload, from_node, created_at) VALUES ('{id}', 'stop', '{payload}', 'nobody', 0) RETURNING id");
+
+        var done = await node.WaitForStateAsync(id, "Stopped");
+        Assert.Equal("found by polling", done["stop"]!.Str("reason"));
+        Assert.True(File.Exists(StepFile(n, id, "term")), "the step got no SIGTERM");
+        Assert.Equal(0, await TestDatabase.ScalarAsync(n.ConnectionString, "SELECT count(*) FROM run_requests WHERE answered_at IS NULL"));
     }
 }
