@@ -58,9 +58,31 @@ public sealed class MultiNodeTests
         var term = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(File.ReadAllText(StepFile(n, id, "term")).Trim(), CultureInfo.InvariantCulture) / 1_000_000);
         // A loose bound for a loaded test machine; docs/benchmarks.md measures the latency.
         Assert.True(term - before < TimeSpan.FromSeconds(5), $"SIGTERM came {(term - before).TotalMilliseconds} ms after the stop");
-        // The worker serves no public API; the API node runs no steps.
-        using var onWorker = await worker.Http.GetAsync($"/api/v1/runs/{id}");
-        Assert.Equal(HttpStatusCode.NotFound, onWorker.StatusCode);
+        // The worker serves no public API (native, Vertex, SageMaker/SQS, console); the API node runs no steps.
+        using (var onWorker = await worker.Http.GetAsync($"/api/v1/runs/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, onWorker.StatusCode);
+        }
+        using (var vertex = await worker.Http.GetAsync("/v1/projects/my-proj/locations/us-central1/pipelineJobs"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, vertex.StatusCode);
+        }
+        using (var aws = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/x-amz-json-1.1") })
+        {
+            aws.Headers.Add("X-Amz-Target", "SageMaker.ListPipelines");
+            using var r = await worker.Http.SendAsync(aws);
+            Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+        }
+        using (var console = await worker.Http.GetAsync("/"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, console.StatusCode);
+        }
+        using (var onApi = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/x-amz-json-1.1") })
+        {
+            onApi.Headers.Add("X-Amz-Target", "SageMaker.ListPipelines");
+            using var r = await api.Http.SendAsync(onApi);
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
         Assert.Equal(0, (await api.GetJsonAsync("/healthz"))["activeRuns"]!.GetValue<int>());
     }
 

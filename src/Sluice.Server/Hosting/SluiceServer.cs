@@ -97,14 +97,18 @@ public static class SluiceServer
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
         app.Use((http, next) => VertexApi.Owns(http.Request.Path) ? VertexErrors.HandleAsync(http, () => next(http)) : next(http));
-        // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
-        app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
-        app.UseConsoleFiles(consoleDir);
+        // A worker runs steps and serves no public API (no face, no console): only its health answers.
+        var worker = options.Role == NodeRole.Worker;
+        if (!worker)
+        {
+            // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
+            app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
+            app.UseConsoleFiles(consoleDir);
+        }
         app.UseRouting();
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
-        if (options.Role == NodeRole.Worker)
+        if (worker)
         {
-            // A worker runs steps and serves no public API: only its health answers.
             return app;
         }
         app.MapOpenApi("/api/{documentName}/openapi.json");
