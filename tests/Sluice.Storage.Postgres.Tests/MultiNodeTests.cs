@@ -118,7 +118,9 @@ public sealed class MultiNodeTests
     [SkippableFact]
     public async Task Kill9_NodeOnAnotherMachine_AfterItsLeaseItsStepsAreLostRetriedOrStoppedAndNoRunIsLeftActive()
     {
-        await using var n = await Nodes.StartAsync(await TestDatabase.NewSchemaAsync(), ["--host-id", "machine-a"], ["--host-id", "machine-b"]);
+        // a's lease is longer than b's, so that a loaded test machine stalling a's renewals for a moment does not end it.
+        await using var n = await Nodes.StartAsync(await TestDatabase.NewSchemaAsync(), ["--host-id", "machine-a", "--lease-seconds", "4"],
+            ["--host-id", "machine-b"]);
         var (a, b) = (n[0], n[1]);
         var retried = await PipelineAsync(a,
             "touch $SLUICE_STEP_DIR/ready; [ \"$SLUICE_ATTEMPT\" = 2 ] && exit 0; while [ ! -f $SLUICE_STEP_DIR/go ]; do sleep 0.02; done",
@@ -136,7 +138,7 @@ public sealed class MultiNodeTests
             pids.Add((await a.GetRunAsync(id)).StepOf("work")["pid"]!.GetValue<int>());
         }
 
-        // While a renews its lease, b leaves a's runs alone however long they run: wait until a has renewed past two leases.
+        // While a renews its lease, b leaves a's runs alone however long they run: wait until a has renewed past its lease.
         var runningSince = TimeProvider.System.GetUtcNow();
         var until = runningSince + Deadline.Default;
         while (await TestDatabase.ScalarAsync(n.ConnectionString, "SELECT max(heartbeat_at) FROM nodes WHERE host_id = 'machine-a'")

@@ -30,3 +30,10 @@ public sealed class PostgresClusterStoreTests : ClusterStoreContract
     protected override async Task<object> OpenAsync() =>
         await PostgresStore.OpenAsync(await TestDatabase.NewSchemaAsync(), TimeProvider.System, CancellationToken.None);
 }
+
+/// <summary>The function store contract on PostgreSQL.</summary>
+public sealed class PostgresFunctionStoreTests : FunctionStoreContract
+{
+    protected override async Task<object> OpenAsync() =>
+        await PostgresStore.OpenAsync(await TestDatabase.NewSchemaAsync(), TimeProvider.System, CancellationToken.None);
+}
