@@ -17,7 +17,8 @@ public static class Snapshot
             var tables = new List<string>();
             using (var cmd = c.CreateCommand())
             {
-                cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+                // nodes holds this node's heartbeat, renewed on a timer: not state a request changes.
+                cmd.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'nodes' ORDER BY name";
                 using var rd = cmd.ExecuteReader();
                 while (rd.Read())
                 {
