@@ -4,7 +4,8 @@
 #                                  defaults (http://127.0.0.1:9400, ./data); the console is served at /
 #   ./build.sh test                install what the tests need, build, and run every test
 #   ./build.sh cli                 build the sluice command-line tool and say where it is (see docs/cli.md)
-#   ./build.sh bench [name]        run the benchmarks (see docs/benchmarks.md)
+#   ./build.sh bench [suite...]    run the benchmarks; with no suite named, all of them, written to docs/benchmarks.md
+#                                  (see bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -89,6 +90,21 @@ install_node_deps() {
   done < <(find tests -name package-lock.json -not -path '*/node_modules/*' | sort)
 }
 
+# The orchestrators the benchmarks compare against (Debian packages); installed only when missing.
+install_bench_peers() {
+  local missing=()
+  command -v snakemake >/dev/null 2>&1 || missing+=(snakemake)
+  command -v cwltool >/dev/null 2>&1 || missing+=(cwltool)
+  command -v toil-cwl-runner >/dev/null 2>&1 || missing+=(toil)
+  command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "build.sh: installing benchmark peers: ${missing[*]}"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -147,11 +163,12 @@ case "$cmd" in
     ;;
   bench)
     need_dotnet
+    case " $* " in *" --no-peers "*|*" --help "*) ;; *) install_bench_peers ;; esac
     dotnet build bench/Sluice.Bench -c Release -v quiet -nologo >/dev/null
     exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
   *)
-    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [name]" >&2
+    echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [suite...] [--help]" >&2
     exit 2
     ;;
 esac

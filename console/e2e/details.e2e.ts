@@ -274,6 +274,49 @@ test('stop flow: reason, then Stopping and Stopped live, without a reload', asyn
   expect((await server.getRun(run.id)).state).toBe('Stopped');
 });
 
+test('a run that came through the Vertex face shows Canceling, then Canceled', async () => {
+  const jobId = unique('vx').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
+  // A one-task KFP pipeline whose container cleans up for 2 s on SIGTERM, so Canceling is visible.
+  const spec = {
+    pipelineInfo: { name: unique('vertex-e2e').toLowerCase() },
+    schemaVersion: '2.1.0',
+    sdkVersion: 'kfp-2.14.6',
+    components: { 'comp-work': { executorLabel: 'exec-work' } },
+    deploymentSpec: {
+      executors: {
+        'exec-work': {
+          container: { image: 'alpine', command: ['sh', '-c', "trap 'sleep 2; exit 0' TERM; while true; do sleep 0.1; done"] },
+        },
+      },
+    },
+    root: { dag: { tasks: { work: { componentRef: { name: 'comp-work' }, taskInfo: { name: 'work' } } } } },
+  };
+  const parent = 'projects/my-proj/locations/us-central1';
+  const created = await fetch(`${server.url}/v1/${parent}/pipelineJobs?pipelineJobId=${jobId}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ displayName: 'vertex job', pipelineSpec: spec, runtimeConfig: { gcsOutputDirectory: 'gs://sluice-e2e/root' } }),
+  });
+  expect(created.status, await created.clone().text()).toBe(200);
+  await server.waitForStep(jobId, 'work', 'Running');
+  await openRun(jobId);
+  await markNoReload(page);
+  await expect.poll(() => runState().getAttribute('data-state')).toBe('Running');
+
+  await stopButton().click();
+  const dialog = page.getByRole('dialog', { name: /Stop run/ });
+  await dialog.waitFor();
+  await dialog.getByRole('button', { name: 'Stop run' }).click();
+
+  await expect.poll(() => runState().getAttribute('data-state'), { timeout: 5_000 }).toBe('Stopping');
+  expect(await runState().textContent()).toContain('Canceling');
+  await expect.poll(() => runState().getAttribute('data-state'), { timeout: 20_000 }).toBe('Stopped');
+  expect(await runState().textContent()).toContain('Canceled');
+  expect(await assertNotReloaded(page)).toBe(true);
+  const job = await (await fetch(`${server.url}/v1/${parent}/pipelineJobs/${jobId}`)).json();
+  expect(job.state).toBe('PIPELINE_STATE_CANCELLED');
+});
+
 test('the DAG draws every step, coloured by state, and a step opens from the keyboard', async () => {
   const run = await server.startRun(graph);
   await openRun(run.id);

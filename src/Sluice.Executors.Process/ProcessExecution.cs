@@ -183,6 +183,14 @@ internal sealed class ProcessExecution : IStepExecution
             {
                 return;
             }
+            // Timers tick at millisecond granularity and may fire a little early: the grace is a promise
+            // to the step, so it is never cut short; re-arm for what is left.
+            var left = killAt - time.GetUtcNow();
+            if (left > TimeSpan.Zero)
+            {
+                graceTimer?.Change(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left, Timeout.InfiniteTimeSpan);
+                return;
+            }
             killSent = true;
             SignalLocked(Native.SIGKILL);
         }

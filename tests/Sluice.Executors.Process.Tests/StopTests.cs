@@ -55,6 +55,56 @@ public sealed class StopTests : IDisposable
     }
 
     [Fact]
+    public async Task RequestStop_TimerFiresEarly_GraceStillHonoured()
+    {
+        // Real timers tick at millisecond granularity and can fire before their due time; this clock's
+        // timers fire at half their due time, so only a re-check against the clock keeps the grace whole.
+        var early = new EarlyTimers();
+        var hasty = new ProcessExecutor(early);
+        var start = Shell(temp, "trap '' TERM; echo ready > \"$SLUICE_OUTPUTS/ready\"; sleep 600");
+        await using var execution = await hasty.StartAsync(start, CancellationToken.None);
+        await WaitForFileAsync(Path.Combine(start.Directory, "outputs", "ready"));
+        var grace = TimeSpan.FromMilliseconds(400);
+
+        var clock = Stopwatch.StartNew();
+        execution.RequestStop(grace);
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+        Assert.True(clock.Elapsed >= grace, $"killed after {clock.Elapsed}, before the {grace} grace ended");
+        Assert.True(early.Fired > 1, "the early timer should have been re-armed");
+    }
+
+    private sealed class EarlyTimers : TimeProvider
+    {
+        private int fired;
+        public int Fired => Volatile.Read(ref fired);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            return new Early(this, callback, state, dueTime);
+        }
+
+        private sealed class Early : ITimer
+        {
+            private readonly ITimer inner;
+
+            public Early(EarlyTimers owner, TimerCallback callback, object? state, TimeSpan due)
+            {
+                inner = System.CreateTimer(s => { Interlocked.Increment(ref owner.fired); callback(s); }, state, Half(due), Timeout.InfiniteTimeSpan);
+            }
+
+            private static TimeSpan Half(TimeSpan due) => due == Timeout.InfiniteTimeSpan ? due : due / 2;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(Half(dueTime), Timeout.InfiniteTimeSpan);
+
+            public void Dispose() => inner.Dispose();
+
+            public ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task RequestStop_ShorterGraceLater_ShortensTheWait()
     {
         var start = Shell(temp, "trap '' TERM; echo ready > \"$SLUICE_OUTPUTS/ready\"; sleep 600");

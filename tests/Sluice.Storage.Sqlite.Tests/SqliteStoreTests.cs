@@ -275,6 +275,31 @@ public sealed class SqliteStoreTests : IDisposable
         return connection;
     }
 
+    [Theory]
+    [InlineData("pipeline_name = 'p'", "runs_pipeline_created")]
+    [InlineData("pipeline_name = 'p' AND state = 'Failed'", "runs_pipeline_state_created")]
+    [InlineData("state = 'Failed'", "runs_state_created")]
+    public async Task Schema_ListAcrossScopes_SearchesAnIndexInListOrder(string where, string index)
+    {
+        // The native API lists every scope: a filter must find its runs through an index that is already in list
+        // order, or a rare pipeline makes each page read every stored run.
+        await (await OpenAsync()).DisposeAsync();
+
+        using var connection = Connect(DatabasePath);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"EXPLAIN QUERY PLAN SELECT * FROM runs WHERE {where} ORDER BY created_at DESC, id DESC LIMIT 51";
+        using var reader = command.ExecuteReader();
+        var details = new List<string>();
+        while (reader.Read())
+        {
+            details.Add(reader.GetString(reader.GetOrdinal("detail")));
+        }
+        var plan = string.Join("\n", details);
+
+        Assert.Contains($"SEARCH runs USING INDEX {index}", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", plan, StringComparison.Ordinal);
+    }
+
     private static List<T> Query<T>(string path, string sql)
     {
         using var connection = Connect(path);

@@ -71,6 +71,7 @@ internal static class EventStream
             }
             await http.Response.Body.FlushAsync(ct);
         }
+        var replayed = seen;
         try
         {
             using var heartbeat = time.CreateTimer(_ => { }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -90,13 +91,14 @@ internal static class EventStream
                 }
                 while (sub.Reader.TryRead(out var e))
                 {
-                    if (e.Seq > seen)
+                    // Only what the replay already sent is skipped. Runs commit one after another but publish on their own
+                    // threads, so live events may come a little out of sequence order: each is sent once all the same.
+                    if (e.Seq > replayed)
                     {
                         if (await VisibleAsync(e))
                         {
                             await WriteAsync(http, e, ct);
                         }
-                        seen = e.Seq;
                     }
                 }
                 await http.Response.Body.FlushAsync(ct);

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sluice.Bench.Infra;
+using Sluice.Client;
+
+namespace Sluice.Bench.Suites;
+
+/// <summary>Issue 9 item 3: a 100-step chain and a 200-step fan-out/fan-in of `true` on 2 slots, Sluice and each peer;
+/// per-step cost above a one-step run, against the bare cost of spawning `true`.</summary>
+internal static class Overhead
+{
+    /// <summary>A peer run longer than this is stopped; its figure is then a lower bound (the whole `all` run must stay short).</summary>
+    public static readonly TimeSpan PeerLimit = TimeSpan.FromSeconds(180);
+
+    /// <summary>Wall times in ms; a shape that ran past <see cref="PeerLimit"/> counts as the limit, and is flagged.</summary>
+    private sealed record Times(double Chain1, double Chain100, double Fan200, bool ChainCut = false, bool FanCut = false)
+    {
+        /// <summary>Each orchestrator's fixed cost (start-up, parsing, a one-step run) is taken out with the one-step chain.</summary>
+        public double ChainPerStep => (Chain100 - Chain1) / 99;
+
+        /// <summary>Two slots are busy through the fan-out's middle, so a step costs twice its share of the wall time.</summary>
+        public double FanPerStep => (Fan200 - Chain1) * 2 / 199;
+    }
+
+    public static async Task<Section> RunAsync(BenchContext ctx, int sluiceRuns = 3)
+    {
+        var section = new Section("overhead", "3. Per-step overhead");
+        var bare = EngineInProcess.BareSpawnMs(200);
+        var executor = await EngineInProcess.ExecutorAloneMsAsync(ctx, 200);
+        var sluice = await SluiceAsync(ctx, sluiceRuns);
+        var peers = new List<(Peer Peer, Times? Times, string? Error)>();
+        foreach (var peer in ctx.InstalledPeers)
+        {
+            ctx.Log($"overhead: {peer.Name}");
+            try
+            {
+                var t1 = await peer.RunAsync(Shape.Chain1, ctx.NewDir($"overhead-{peer.Exe}"), PeerLimit)
+                    ?? throw new InvalidOperationException($"a one-step run took over {PeerLimit.TotalSeconds:0} s");
+                var t100 = await peer.RunAsync(Shape.Chain100, ctx.NewDir($"overhead-{peer.Exe}"), PeerLimit);
+                var tfan = await peer.RunAsync(Shape.Fan200, ctx.NewDir($"overhead-{peer.Exe}"), PeerLimit);
+                peers.Add((peer, new Times(t1.TotalMilliseconds, (t100 ?? PeerLimit).TotalMilliseconds, (tfan ?? PeerLimit).TotalMilliseconds,
+                    t100 is null, tfan is null), null));
+            }
+            catch (InvalidOperationException e)
+            {
+                peers.Add((peer, null, e.Message.Split('\n')[0]));
+            }
+        }
+
+        section.Line(Stats.F("Bare spawn (the floor): {0:0.00} ms to start `true` and reap it, 200 times in a row (System.Diagnostics.Process).", bare))
+            .Line(Stats.F("Sluice's process executor alone (supervisor shell, own session, log files, exit status, group check): {0:0.00} ms per `true`.", executor))
+            .Line()
+            .Line("Each orchestrator runs a chain of 1, a chain of 100 and a fan-out/fan-in of 200 (root, 198 in parallel, sink) of `true` with")
+            .Line("2 slots (bench/peers/). Wall time is from launching the run to its end: for Sluice from `POST /api/v1/runs` to the run's")
+            .Line("Succeeded event on the client (the server already running, median of " + sluiceRuns.ToString(CultureInfo.InvariantCulture) + " runs);")
+            .Line("for a peer from starting its command to its exit (one run each). Per step, the one-step run's time is taken out first, so")
+            .Line("start-up costs (a Python interpreter, parsing) do not count against the peers: chain = (T100 - T1) / 99,")
+            .Line("fan = (Tfan - T1) x 2 slots / 199. Overhead = per step - bare spawn. Ratio = peer per step / Sluice per step.")
+            .Line($"A peer's run is stopped after {PeerLimit.TotalSeconds:0} s, to keep the whole benchmark short; its figures then start with `>=`.")
+            .Line();
+        var rows = new List<IReadOnlyList<string>> { Row("Sluice", sluice, bare, sluice) };
+        rows.AddRange(peers.Select(p => p.Times is { } t ? Row(p.Peer.Name, t, bare, sluice) : [p.Peer.Name, "failed: " + p.Error, "", "", "", "", "", "", ""]));
+        section.Table(["orchestrator", "chain 1", "chain 100", "fan 200", "chain, per step", "fan, per step", "chain overhead", "fan overhead",
+            "ratio to Sluice (chain / fan)"], rows);
+
+        var ok = peers.Where(p => p.Times is not null).ToList();
+        string PeerFig(Func<Times, double> per, Func<Times, bool> cut) => string.Join("; ", ok.Select(p =>
+            Stats.F("{0} {1}{2} ({1}{3:0.0}x)", p.Peer.Name, cut(p.Times!) ? ">= " : "", Stats.Ms(per(p.Times!)), per(p.Times!) / per(sluice))));
+        var chainOver = sluice.ChainPerStep - bare;
+        var fanOver = sluice.FanPerStep - bare;
+        section.Add(new Figure("3. per-step overhead above bare spawn, chain of 100", Stats.Ms(chainOver), "<= 2 ms, faster than every peer",
+            chainOver <= 2 && ok.All(p => p.Times!.ChainPerStep > sluice.ChainPerStep), PeerFig(t => t.ChainPerStep, t => t.ChainCut) + " per step"));
+        section.Add(new Figure("3. per-step overhead above bare spawn, fan-out/fan-in of 200", Stats.Ms(fanOver), "<= 2 ms, faster than every peer",
+            fanOver <= 2 && ok.All(p => p.Times!.FanPerStep > sluice.FanPerStep), PeerFig(t => t.FanPerStep, t => t.FanCut) + " per step"));
+        return section;
+    }
+
+    private static IReadOnlyList<string> Row(string who, Times t, double bare, Times sluice)
+    {
+        var c = t.ChainCut ? ">= " : "";
+        var f = t.FanCut ? ">= " : "";
+        return
+        [
+            who, Stats.Ms(t.Chain1), c + Stats.Ms(t.Chain100), f + Stats.Ms(t.Fan200), c + Stats.Ms(t.ChainPerStep), f + Stats.Ms(t.FanPerStep),
+            c + Stats.Ms(t.ChainPerStep - bare), f + Stats.Ms(t.FanPerStep - bare),
+            who == "Sluice" ? "1" : Stats.F("{0}{1:0.0}x / {2}{3:0.0}x", c, t.ChainPerStep / sluice.ChainPerStep, f, t.FanPerStep / sluice.FanPerStep),
+        ];
+    }
+
+    private static async Task<Times> SluiceAsync(BenchContext ctx, int runs)
+    {
+        ctx.Log("overhead: Sluice");
+        await using var server = await ctx.StartServerAsync(ctx.NewDir("overhead"), "--slots", "2");
+        foreach (var f in new[] { "chain1.yaml", "chain100.yaml", "fan200.yaml" })
+        {
+            await server.CreatePipelineAsync(ctx.Sluice(f));
+        }
+        await using var feed = await EventFeed.OpenAsync(server.BaseAddress);
+        async Task<double> TimeAsync(string pipeline)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            var run = await server.Client.StartRunAsync(new StartRun(pipeline));
+            var end = await feed.WaitTerminalAsync(run.Id, TimeSpan.FromMinutes(5));
+            if (end.To != "Succeeded")
+            {
+                throw new InvalidOperationException($"{pipeline} run {run.Id} ended {end.To}");
+            }
+            feed.Forget(run.Id);
+            return Stopwatch.GetElapsedTime(t0, end.ReceivedTicks).TotalMilliseconds;
+        }
+        async Task<double> MedianAsync(string pipeline)
+        {
+            var samples = new List<double>();
+            for (var i = 0; i < runs; i++)
+            {
+                samples.Add(await TimeAsync(pipeline));
+            }
+            return new Stats(samples).P50;
+        }
+        await TimeAsync("chain1");
+        await TimeAsync("chain100");
+        await using var profile = await ctx.ProfileAsync(server, "overhead");
+        return new Times(await MedianAsync("chain1"), await MedianAsync("chain100"), await MedianAsync("fan200"));
+    }
+}
