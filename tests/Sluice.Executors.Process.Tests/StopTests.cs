@@ -58,21 +58,20 @@ public sealed class StopTests : IDisposable
     public async Task RequestStop_TimerFiresEarly_GraceStillHonoured()
     {
         // Real timers tick at millisecond granularity and can fire before their due time; this clock's
-        // timers fire at half their due time, so only a re-check against the clock keeps the grace whole.
+        // timers fire at a tenth of their due time, so only a re-check against the clock keeps the grace whole.
         var early = new EarlyTimers();
         var hasty = new ProcessExecutor(early);
         var start = Shell(temp, "trap '' TERM; echo ready > \"$SLUICE_OUTPUTS/ready\"; sleep 600");
         await using var execution = await hasty.StartAsync(start, CancellationToken.None);
         await WaitForFileAsync(Path.Combine(start.Directory, "outputs", "ready"));
-        var grace = TimeSpan.FromMilliseconds(400);
+        var grace = TimeSpan.FromSeconds(1);
 
         var clock = Stopwatch.StartNew();
         execution.RequestStop(grace);
         var outcome = await Outcome(execution);
 
         Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
-        Assert.True(clock.Elapsed >= grace, $"killed after {clock.Elapsed}, before the {grace} grace ended");
-        Assert.True(early.Fired > 1, "the early timer should have been re-armed");
+        Assert.True(clock.Elapsed >= grace, $"killed after {clock.Elapsed} (timer fired {early.Fired} times), before the {grace} grace ended");
     }
 
     private sealed class EarlyTimers : TimeProvider
@@ -91,12 +90,12 @@ public sealed class StopTests : IDisposable
 
             public Early(EarlyTimers owner, TimerCallback callback, object? state, TimeSpan due)
             {
-                inner = System.CreateTimer(s => { Interlocked.Increment(ref owner.fired); callback(s); }, state, Half(due), Timeout.InfiniteTimeSpan);
+                inner = System.CreateTimer(s => { Interlocked.Increment(ref owner.fired); callback(s); }, state, Soon(due), Timeout.InfiniteTimeSpan);
             }
 
-            private static TimeSpan Half(TimeSpan due) => due == Timeout.InfiniteTimeSpan ? due : due / 2;
+            private static TimeSpan Soon(TimeSpan due) => due == Timeout.InfiniteTimeSpan ? due : due / 10;
 
-            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(Half(dueTime), Timeout.InfiniteTimeSpan);
+            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(Soon(dueTime), Timeout.InfiniteTimeSpan);
 
             public void Dispose() => inner.Dispose();
 
