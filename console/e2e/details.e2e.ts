@@ -155,6 +155,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  await server.signIn(context);
   page = await context.newPage();
 });
 
@@ -294,7 +295,7 @@ test('a run that came through the Vertex face shows Canceling, then Canceled', a
   const parent = 'projects/my-proj/locations/us-central1';
   const created = await fetch(`${server.url}/v1/${parent}/pipelineJobs?pipelineJobId=${jobId}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { ...server.auth, 'Content-Type': 'application/json' },
     body: JSON.stringify({ displayName: 'vertex job', pipelineSpec: spec, runtimeConfig: { gcsOutputDirectory: 'gs://sluice-e2e/root' } }),
   });
   expect(created.status, await created.clone().text()).toBe(200);
@@ -313,7 +314,7 @@ test('a run that came through the Vertex face shows Canceling, then Canceled', a
   await expect.poll(() => runState().getAttribute('data-state'), { timeout: 20_000 }).toBe('Stopped');
   expect(await runState().textContent()).toContain('Canceled');
   expect(await assertNotReloaded(page)).toBe(true);
-  const job = await (await fetch(`${server.url}/v1/${parent}/pipelineJobs/${jobId}`)).json();
+  const job = await (await fetch(`${server.url}/v1/${parent}/pipelineJobs/${jobId}`, { headers: server.auth })).json();
   expect(job.state).toBe('PIPELINE_STATE_CANCELLED');
 });
 
@@ -389,7 +390,7 @@ test('delete: offered only for a finished run; deleting returns to Runs', async 
   await page.getByRole('dialog').getByRole('button', { name: 'Delete run' }).click();
   await page.waitForURL(`${server.url}/`);
   await until('the run to be gone', async () => {
-    const r = await fetch(`${server.url}/api/v1/runs/${ok.id}`);
+    const r = await fetch(`${server.url}/api/v1/runs/${ok.id}`, { headers: server.auth });
     return r.status === 404;
   });
   await server.api('POST', `/runs/${running.id}:stop`, { graceSeconds: 0 });

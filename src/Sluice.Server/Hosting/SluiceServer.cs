@@ -34,6 +34,10 @@ public static class SluiceServer
         var listening = Listening.Check(urls, auth, config);
         Listening.ConfigureTls(builder.WebHost, config);
         var rateLimits = RateLimitOptions.From(config);
+        // URL functions and callback webhooks: what the server itself may call (default: this machine only).
+        var allowedUrls = (config["allowed-urls"] ?? Environment.GetEnvironmentVariable("SLUICE_ALLOWED_URLS")) is { } allow
+            ? UrlAllowlist.Parse(allow)
+            : UrlAllowlist.LoopbackOnly;
         var options = new EngineOptions
         {
             DataDirectory = dataDir,
@@ -75,9 +79,10 @@ public static class SluiceServer
         services.AddSingleton<QueueService>();
         services.AddSingleton<FunctionService>();
         services.AddSingleton<IStepExecutor>(sp => new ProcessExecutor(time));
-        services.AddSingleton<IStepExecutor>(sp => new FunctionExecutor(store, time));
+        services.AddSingleton(allowedUrls);
+        services.AddSingleton<IStepExecutor>(sp => new FunctionExecutor(store, time, allowedUrls: allowedUrls));
         services.AddSingleton<ICallbackTransport>(sp => new QueueCallbackTransport(sp.GetRequiredService<QueueService>()));
-        services.AddSingleton<ICallbackTransport>(sp => new WebhookTransport(new HttpClient(), time));
+        services.AddSingleton<ICallbackTransport>(sp => new WebhookTransport(new HttpClient(), time, allowedUrls: allowedUrls));
         services.AddSingleton<IStepExecutor>(sp => new CallbackExecutor(sp.GetServices<ICallbackTransport>(), time));
         services.AddSingleton<RunEngine>();
         services.AddSingleton<RunService>();

@@ -30,6 +30,9 @@ internal sealed partial class VertexAccess
 
     /// <summary>The scope a request for <paramref name="project"/> in <paramref name="location"/> works in, once the caller is
     /// allowed to use the project (else UNAUTHENTICATED or PERMISSION_DENIED).</summary>
+    private static VertexException Denied(string project) =>
+        new(RpcCode.PermissionDenied, $"Permission denied on resource project {project}.", "IAM_PERMISSION_DENIED");
+
     public Scope ScopeOf(HttpRequest req, string project, string location)
     {
         if (!Segment().IsMatch(project) || !Segment().IsMatch(location))
@@ -45,17 +48,40 @@ internal sealed partial class VertexAccess
                 throw new VertexException(RpcCode.Unauthenticated, "Request is missing required authentication credential: send Authorization: Bearer <token>.",
                     "CREDENTIALS_MISSING");
             }
-            var grant = credentials.FindVertexToken(auth[7..].Trim());
-            if (grant is null)
+            var presented = auth[7..].Trim();
+            var grant = credentials.FindVertexToken(presented);
+            if (grant is not null)
+            {
+                // A token for a project covers every alias of its tenant (the id and the number).
+                var allowed = grant.Projects.Contains("*") || grant.Projects.Contains(project)
+                    || (credentials.ProjectTenants.ContainsKey(project)
+                        && grant.Projects.Any(p => credentials.ProjectTenants.TryGetValue(p, out var t) && t == tenant));
+                if (!allowed)
+                {
+                    throw Denied(project);
+                }
+            }
+            else if (credentials.FindApiToken(presented) is { } api)
+            {
+                // An API token works here too, for the projects that name its tenant (every project for a token of every
+                // tenant), at its level: read only reads; creating a job brings code to the machine, so it needs admin.
+                if (!api.AllTenants && api.Tenant != tenant)
+                {
+                    throw Denied(project);
+                }
+                var needed = HttpMethods.IsGet(req.Method) ? AccessLevel.Read
+                    : HttpMethods.IsPost(req.Method) && req.Path.Value?.EndsWith("/pipelineJobs", StringComparison.Ordinal) == true ? AccessLevel.Admin
+                    : AccessLevel.Run;
+                if (api.Level < needed)
+                {
+                    throw new VertexException(RpcCode.PermissionDenied,
+                        $"Permission denied: the token '{api.Name}' has scope {NativeAuth.Show(api.Level)}; this needs {NativeAuth.Show(needed)}.",
+                        "IAM_PERMISSION_DENIED");
+                }
+            }
+            else
             {
                 throw new VertexException(RpcCode.Unauthenticated, "Request had invalid authentication credentials.", "ACCESS_TOKEN_TYPE_UNSUPPORTED");
-            }
-            // A token for a project covers every alias of its tenant (the id and the number).
-            var allowed = grant.Projects.Contains("*") || grant.Projects.Contains(project)
-                || (credentials.ProjectTenants.ContainsKey(project) && grant.Projects.Any(p => credentials.ProjectTenants.TryGetValue(p, out var t) && t == tenant));
-            if (!allowed)
-            {
-                throw new VertexException(RpcCode.PermissionDenied, $"Permission denied on resource project {project}.", "IAM_PERMISSION_DENIED");
             }
         }
         return new Scope(tenant, location);
