@@ -22,6 +22,7 @@ public sealed class ServerProcess : IAsyncDisposable
         DataDir = dataDir;
         ownedData = owned;
         this.extraArgs = extraArgs;
+        scheme = extraArgs.Contains("--tls-cert") ? "https" : "http";
         Port = Loopback.ProbeFreePort();
         Http = NewClient(TimeSpan.FromSeconds(60));
     }
@@ -30,7 +31,16 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+    public Uri BaseAddress => new($"{scheme}://127.0.0.1:{Port}");
+
+    // https when the test gives the server a certificate (--tls-cert); the test's clients then trust a self-signed one too.
+    private readonly string scheme;
+
+    private static SocketsHttpHandler TestHandler() => new()
+    {
+        SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, cert, _, errors) =>
+            errors == System.Net.Security.SslPolicyErrors.None || (cert is not null && cert.Subject == cert.Issuer && cert.Subject == "CN=127.0.0.1") },
+    };
 
     /// <summary>A client that sends <see cref="Token"/>.</summary>
     public HttpClient Http { get; }
@@ -49,12 +59,12 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Sends the server's current token (it is known only once the server has started) or a fixed one.</summary>
     private sealed class AuthenticatingClient(ServerProcess server, string? token) : HttpClient(new Handler(server, token))
     {
-        private sealed class Handler(ServerProcess server, string? token) : DelegatingHandler(new SocketsHttpHandler())
+        private sealed class Handler(ServerProcess server, string? token) : DelegatingHandler(TestHandler())
         {
             protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
             {
                 var t = token == "" ? server.Token : token;
-                if (t is not null && request.Headers.Authorization is null)
+                if (t is not null && !request.Headers.Contains("Authorization"))
                 {
                     request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", t);
                 }
@@ -125,7 +135,7 @@ public sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[dll, "--urls", $"http://127.0.0.1:{Port}", "--data-dir", DataDir, .. extraArgs])
+        foreach (var a in (string[])[dll, "--urls", $"{scheme}://127.0.0.1:{Port}", "--data-dir", DataDir, .. extraArgs])
         {
             psi.ArgumentList.Add(a);
         }
@@ -136,7 +146,7 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(60);
-        using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var probe = new HttpClient(TestHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         while (true)
         {
             if (process.HasExited)

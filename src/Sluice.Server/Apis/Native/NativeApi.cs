@@ -415,7 +415,7 @@ internal static class NativeApi
         {
             return said ?? "native-api";
         }
-        return said is null ? $"token:{caller.Name}" : $"{said} (token:{caller.Name})";
+        return said is null ? $"token:{caller.Name}" : $"{said} via token:{caller.Name}";
     }
 
     internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);

@@ -30,6 +30,12 @@ internal sealed partial class VertexAccess
 
     /// <summary>The scope a request for <paramref name="project"/> in <paramref name="location"/> works in, once the caller is
     /// allowed to use the project (else UNAUTHENTICATED or PERMISSION_DENIED).</summary>
+    /// <summary>The scope a project and location name, whoever asks (no authentication; for comparing names).</summary>
+    public Scope Resolve(string project, string location) =>
+        Segment().IsMatch(project) && Segment().IsMatch(location)
+            ? new Scope(TenantOf(project), location)
+            : throw new VertexException(RpcCode.InvalidArgument, "a project and a location are letters, digits, '.', '_' and '-'");
+
     private static VertexException Denied(string project) =>
         new(RpcCode.PermissionDenied, $"Permission denied on resource project {project}.", "IAM_PERMISSION_DENIED");
 
