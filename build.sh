@@ -44,6 +44,15 @@ build_console() {
   (cd console && npm run build --silent >/dev/null)
 }
 
+# The server as it is run: published into artifacts/server, precompiled (ReadyToRun) and with tiered compilation off.
+# A server that has just started otherwise spends most of a core for its first minutes re-compiling hot code in the
+# background (measured: 2-3 ms of CPU per process step in a chain instead of about 1 ms; docs/benchmarks.md).
+# Incremental: a publish with nothing changed takes a few seconds. The tests run the plain build (bin/Release).
+publish_server() {
+  dotnet publish src/Sluice.Server -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true \
+    -p:TieredCompilation=false -o artifacts/server -v quiet -nologo >/dev/null
+}
+
 # Debian packages the tests use; installed only when missing.
 install_test_deps() {
   local missing=()
@@ -115,8 +124,8 @@ case "$cmd" in
     else
       echo "build.sh: Node.js 20.19+ is not installed, so the web console is not built; the APIs work without it" >&2
     fi
-    dotnet build src/Sluice.Server -c Release -v quiet -nologo >/dev/null
-    exec dotnet src/Sluice.Server/bin/Release/net10.0/sluice-server.dll "$@"
+    publish_server
+    exec dotnet artifacts/server/sluice-server.dll "$@"
     ;;
   test)
     need_dotnet
@@ -165,7 +174,9 @@ case "$cmd" in
     need_dotnet
     case " $* " in *" --no-peers "*|*" --help "*) ;; *) install_bench_peers ;; esac
     dotnet build bench/Sluice.Bench -c Release -v quiet -nologo >/dev/null
-    exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
+    # The benchmarks measure the server that ./build.sh run starts.
+    publish_server
+    SLUICE_BENCH_SERVER="$PWD/artifacts/server/sluice-server.dll" exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
   *)
     echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [suite...] [--help]" >&2

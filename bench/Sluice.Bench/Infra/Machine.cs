@@ -26,9 +26,14 @@ internal sealed class Machine
     {
         var peers = PeerVersions.Count == 0 ? "no peers" : string.Join(", ", PeerVersions.Select(kv => $"{kv.Key} {kv.Value}"));
         return $"{Cores} cores ({Cpu}), {MemoryMb / 1024.0:0.#} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
-            $"SQLite store on local disk; peers: {peers}. Load average {Load} at the start, {LoadAtEnd} at the end " +
+            $"SQLite store on local disk; server: {ServerBuild()}; peers: {peers}. Load average {Load} at the start, {LoadAtEnd} at the end " +
             "(a shared machine moves the figures: compare within a run).";
     }
+
+    /// <summary>Which server binary the suites start: the published one (./build.sh bench) or the plain build.</summary>
+    private static string ServerBuild() => Environment.GetEnvironmentVariable("SLUICE_BENCH_SERVER") is { Length: > 0 }
+        ? "published as ./build.sh run starts it (ReadyToRun, tiered compilation off)"
+        : "the plain build next to the benchmark (tiered compilation on)";
 
     public static string LoadAverage()
     {

@@ -46,7 +46,10 @@ internal sealed class ServerHost : IAsyncDisposable
     public static async Task<ServerHost> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         Directory.CreateDirectory(dataDir);
-        var dll = Path.Combine(AppContext.BaseDirectory, "sluice-server.dll");
+        // ./build.sh bench names the published server (what ./build.sh run starts); otherwise the build next to the bench.
+        var dll = Environment.GetEnvironmentVariable("SLUICE_BENCH_SERVER") is { Length: > 0 } published
+            ? published
+            : Path.Combine(AppContext.BaseDirectory, "sluice-server.dll");
         var port = FreePort();
         // The server's output goes to a file, as a service manager would have it; the shell only redirects, then execs.
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
