@@ -5,7 +5,7 @@
 #   ./build.sh test                install what the tests need, build, and run every test
 #   ./build.sh cli                 build the sluice command-line tool and say where it is (see docs/cli.md)
 #   ./build.sh bench [suite...]    run the benchmarks; with no suite named, all of them, written to docs/benchmarks.md
-#                                  (see bench/README.md)
+#                                  (see bench/README.md); multinode starts a throwaway PostgreSQL
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -73,6 +73,9 @@ install_test_deps() {
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
   command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+  # The PostgreSQL store's contract suite and the multi-node tests run against a throwaway cluster (see start_postgres).
+  pg_bindir >/dev/null || missing+=(postgresql)
+  command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "build.sh: installing ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -84,6 +87,46 @@ install_test_deps() {
   if [ ! -f "$node_dir/node_modules/.package-lock.json" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
     echo "build.sh: npm ci in $node_dir"
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
+# The newest installed PostgreSQL's bin directory (Debian puts initdb and pg_ctl there, not on PATH).
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && echo "$d"
+}
+
+# A throwaway PostgreSQL cluster for the tests: initdb in a temp directory, pg_ctl on a free loopback port (as the postgres
+# user when run as root), SLUICE_TEST_POSTGRES exported; stop_postgres (run on exit, even after a failure) removes it.
+PG_TEST_DIR=""
+start_postgres() {
+  local bin port as=()
+  bin=$(pg_bindir) || { echo "build.sh: PostgreSQL is not installed" >&2; return 1; }
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  PG_TEST_DIR=$(mktemp -d /tmp/sluice-pg-XXXXXX)
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    chown postgres "$PG_TEST_DIR"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$PG_TEST_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_TEST_DIR/initdb.log" 2>&1 \
+    || { cat "$PG_TEST_DIR/initdb.log" >&2; return 1; }
+  # Durability is not under test here: fsync off keeps a loaded machine fast. Sockets stay in the temp directory.
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $PG_TEST_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { cat "$PG_TEST_DIR/server.log" >&2; return 1; }
+  export SLUICE_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
+  export SLUICE_TEST_POSTGRES_DATA="$PG_TEST_DIR/data" SLUICE_TEST_PG_BIN="$bin"
+  echo "build.sh: PostgreSQL for the tests on 127.0.0.1:$port ($PG_TEST_DIR)"
+}
+
+stop_postgres() {
+  if [ -n "$PG_TEST_DIR" ] && [ -d "$PG_TEST_DIR" ]; then
+    local as=()
+    [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+    "${as[@]}" "$(pg_bindir)/pg_ctl" -D "$PG_TEST_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_TEST_DIR"
   fi
 }
 
@@ -137,6 +180,8 @@ case "$cmd" in
     build_console
     install_node_deps
     dotnet build Sluice.slnx -c Release -v quiet -nologo
+    trap stop_postgres EXIT
+    start_postgres
     status=0 passed=0 failed=0
     log=$(mktemp)
     for p in tests/*.Tests; do
@@ -174,9 +219,21 @@ case "$cmd" in
     need_dotnet
     case " $* " in *" --no-peers "*|*" --help "*) ;; *) install_bench_peers ;; esac
     dotnet build bench/Sluice.Bench -c Release -v quiet -nologo >/dev/null
-    # The benchmarks measure the server that ./build.sh run starts.
+    # The multinode subset needs a PostgreSQL: SLUICE_BENCH_POSTGRES, or a throwaway cluster like the tests'.
+    suites=" "
+    for a in "$@"; do case "$a" in --*) break ;; *) suites+="$a " ;; esac; done
+    case "$suites" in
+      " "|*" all "*|*" multinode "*)
+        if [ -z "${SLUICE_BENCH_POSTGRES:-}" ] && pg_bindir >/dev/null; then
+          trap stop_postgres EXIT
+          start_postgres
+          export SLUICE_BENCH_POSTGRES="$SLUICE_TEST_POSTGRES"
+        fi
+        ;;
+    esac
+    # The benchmarks measure the server that ./build.sh run starts (not exec'd: the PostgreSQL is removed on exit).
     publish_server
-    SLUICE_BENCH_SERVER="$PWD/artifacts/server/sluice-server.dll" exec dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
+    SLUICE_BENCH_SERVER="$PWD/artifacts/server/sluice-server.dll" dotnet bench/Sluice.Bench/bin/Release/net10.0/Sluice.Bench.dll "$@"
     ;;
   *)
     echo "usage: ./build.sh run [--urls URL] [--data-dir DIR] | test | cli | bench [suite...] [--help]" >&2

@@ -10,7 +10,7 @@ if (args.Length > 0 && args[0] == "load")
     return await LoadGen.MainAsync(args);
 }
 
-string[] suites = ["stop", "orphans", "overhead", "throughput", "batch-stop", "api", "scale"];
+string[] suites = ["stop", "orphans", "overhead", "throughput", "batch-stop", "api", "scale", "multinode"];
 var names = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
 if (args.Contains("--help") || names.Any(n => n != "all" && !suites.Contains(n)))
 {
@@ -26,6 +26,7 @@ if (args.Contains("--help") || names.Any(n => n != "all" && !suites.Contains(n))
           --dir D         work directory (bench/.work)
           --keep          keep this run's directories (server data, peers' work) under the work directory
           --profile       record the server with perf during each measured phase (into WORKDIR/profiles)
+          --postgres CS   the PostgreSQL of the multinode suite (default SLUICE_BENCH_POSTGRES; build.sh starts a throwaway one)
         """);
     return 2;
 }
@@ -54,6 +55,7 @@ var ctx = new BenchContext
     ScaleRuns = IntArg("--scale-runs", 1_000_000),
     WithPeers = !args.Contains("--no-peers"),
     Profile = args.Contains("--profile"),
+    Postgres = Arg("--postgres") ?? (Environment.GetEnvironmentVariable("SLUICE_BENCH_POSTGRES") is { Length: > 0 } pg ? pg : null),
 };
 if (ctx.WithPeers)
 {
@@ -84,6 +86,7 @@ foreach (var suite in selected)
         "throughput" => await Throughput.RunAsync(ctx),
         "batch-stop" => await BatchStop.RunAsync(ctx),
         "api" => await ApiLatency.RunAsync(ctx),
+        "multinode" => await MultiNode.RunAsync(ctx),
         _ => await Scale.RunAsync(ctx),
     });
 }

@@ -11,7 +11,7 @@ namespace Sluice.Executors.Process;
 
 /// <summary>Runs process steps as local processes, each in its own session and process group, supervised by a tiny
 /// shell that records pid and exit status in the attempt's directory so that the step survives a server crash.</summary>
-public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
+public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor, IOrphanReaper
 {
     public string Kind => "process";
 
@@ -137,6 +137,41 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor
         }
         IStepExecution gone = new ProcessExecution(time, dir, plan, record.Process, p, LeftoversAreOurs(p, dir), stopping);
         return Task.FromResult(gone);
+    }
+
+    /// <summary>Only an attempt's own processes count (no exit status yet, and a live supervisor whose argv names the
+    /// directory, or group members that carry its SLUICE_STEP_DIR when the supervisor is gone): a pid file alone may name
+    /// a pid reused since.</summary>
+    public async Task<int> ReapOrphansAsync(string runsDirectory, Func<string, string, int, Task<bool>> attemptIsActive, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(attemptIsActive);
+        if (!Directory.Exists(runsDirectory))
+        {
+            return 0;
+        }
+        var killed = 0;
+        foreach (var runDir in Directory.EnumerateDirectories(runsDirectory))
+        {
+            foreach (var stepDir in Directory.EnumerateDirectories(runDir))
+            {
+                foreach (var attemptDir in Directory.EnumerateDirectories(stepDir))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (!int.TryParse(Path.GetFileName(attemptDir), NumberStyles.None, CultureInfo.InvariantCulture, out var attempt)
+                        || File.Exists(Path.Combine(attemptDir, StepFiles.Exit)) || StepFiles.ReadPid(attemptDir) is not { } pid
+                        || !(ProcFs.ReadStat(pid) is { Alive: true } stat
+                            ? IsSupervisorOf(stat, Path.GetFullPath(attemptDir), false)
+                            : LeftoversAreOurs(pid, Path.GetFullPath(attemptDir)))
+                        || await attemptIsActive(Path.GetFileName(runDir), Path.GetFileName(stepDir), attempt))
+                    {
+                        continue;
+                    }
+                    Native.kill(-pid, Native.SIGKILL);
+                    killed++;
+                }
+            }
+        }
+        return killed;
     }
 
     private static Task<IStepExecution> Ended(StepOutcome outcome) => Task.FromResult<IStepExecution>(new EndedExecution(outcome));

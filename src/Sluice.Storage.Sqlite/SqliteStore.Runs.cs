@@ -30,7 +30,8 @@ public sealed partial class SqliteStore
     // A run's identity (id, scope, pipeline, creation time, face) is fixed when it is created. Leaving those columns
     // out of the SET list is also what keeps SQLite from rewriting the indexes built on them at every commit.
     private static readonly string UpdateRunSql =
-        $"UPDATE runs SET {Db.Assign(RunColumns, ImmutableRunColumns)} WHERE id = @id AND version = @expected_version";
+        $"UPDATE runs SET {Db.Assign(RunColumns, ImmutableRunColumns)} WHERE id = @id AND version = @expected_version " +
+        "AND (@owner IS NULL OR owner = @owner)";
     private static readonly string InsertStepSql = Db.Insert("steps", StepColumns + ", ordinal");
     // A step made while the run goes (ExpectedVersion 0) reads back after every step the run has so far.
     private static readonly string AppendStepSql = Db.Insert("steps", StepColumns + ", ordinal").Replace("@ordinal",
@@ -84,8 +85,15 @@ public sealed partial class SqliteStore
 
         return await WriteAsync(s =>
         {
-            if (s.Command(UpdateRunSql).WithRun(run).With("@expected_version", change.ExpectedVersion).ExecuteNonQuery() == 0)
+            if (s.Command(UpdateRunSql).WithRun(run).With("@expected_version", change.ExpectedVersion).With("@owner", change.Owner)
+                    .ExecuteNonQuery() == 0)
             {
+                var owner = s.Command("SELECT owner FROM runs WHERE id = @id AND version = @expected_version")
+                    .With("@id", run.Id).With("@expected_version", change.ExpectedVersion).ReadAll(r => r.IsDBNull(0) ? "" : r.GetString(0));
+                if (owner is [var other])
+                {
+                    throw new LeaseLostException($"Run '{run.Id}' is owned by node '{other}', not '{change.Owner}'.");
+                }
                 throw new ConcurrencyException($"Run '{run.Id}' is gone or not at version {change.ExpectedVersion}.");
             }
             foreach (var (step, expected) in change.Steps)

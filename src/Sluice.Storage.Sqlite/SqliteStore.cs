@@ -73,6 +73,7 @@ public sealed partial class SqliteStore : IRunStore, IPipelineStore, IOperationS
     /// <summary>Waits for running calls, refreshes the planner's statistics and closes every connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        await _bus.DisposeAsync();
         await _readers.DisposeAsync();
         await _writer.DisposeAsync(session =>
         {

@@ -29,7 +29,7 @@ public abstract class StoreContract
 
     // ---- runs: create and read ----
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_FullRecord_RoundTripsEveryField()
     {
         await using var stores = await CreateStoresAsync();
@@ -66,7 +66,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent([step], await stores.Runs.GetStepsAsync("r1", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_MinimalRecord_RoundTripsNulls()
     {
         await using var stores = await CreateStoresAsync();
@@ -85,7 +85,7 @@ public abstract class StoreContract
         Assert.Null(storedStep.Process);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_TimesWithOffset_RoundTripAsSameInstantInUtc()
     {
         await using var stores = await CreateStoresAsync();
@@ -101,7 +101,7 @@ public abstract class StoreContract
         Assert.Equal(local, Assert.Single(await stores.Runs.GetEventsAsync("r1", 0, 10, None)).At);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_Events_ReturnedWithIncreasingSeqInOrder()
     {
         await using var stores = await CreateStoresAsync();
@@ -116,7 +116,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(stored, await stores.Runs.GetEventsAsync("r1", 0, 100, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_DuplicateId_ThrowsAlreadyExistsAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -131,7 +131,7 @@ public abstract class StoreContract
         Assert.Null(await stores.Runs.GetIdempotencyAsync("start", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_TakenIdempotencyToken_ThrowsAlreadyExistsAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -147,7 +147,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(first, await stores.Runs.GetIdempotencyAsync("start", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_WithIdempotency_StoresRecord()
     {
         await using var stores = await CreateStoresAsync();
@@ -158,7 +158,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(record, await stores.Runs.GetIdempotencyAsync("start:acme", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateRunAsync_StepOfAnotherRun_ThrowsArgument()
     {
         await using var stores = await CreateStoresAsync();
@@ -168,7 +168,7 @@ public abstract class StoreContract
         Assert.Null(await stores.Runs.GetRunAsync("r1", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetRunAsync_UnknownId_ReturnsNull()
     {
         await using var stores = await CreateStoresAsync();
@@ -176,7 +176,7 @@ public abstract class StoreContract
         Assert.Null(await stores.Runs.GetRunAsync("nope", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetStepsAsync_ManySteps_ReturnsCreationOrder()
     {
         await using var stores = await CreateStoresAsync();
@@ -187,7 +187,7 @@ public abstract class StoreContract
         Assert.Equal(names, (await stores.Runs.GetStepsAsync("r1", None)).Select(s => s.Name));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetStepsAsync_UnknownRun_ReturnsEmpty()
     {
         await using var stores = await CreateStoresAsync();
@@ -197,7 +197,7 @@ public abstract class StoreContract
 
     // ---- runs: compare-and-set ----
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_MatchingVersions_UpdatesRunAndStepsAndAppendsEvents()
     {
         await using var stores = await CreateStoresAsync();
@@ -221,7 +221,7 @@ public abstract class StoreContract
         Assert.Equal(events.Select(e => e.Seq), all.Skip(1).Select(e => e.Seq));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_StaleRunVersion_ThrowsConcurrencyAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -244,7 +244,7 @@ public abstract class StoreContract
         Assert.Null(await stores.Runs.GetIdempotencyAsync("stop", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_StaleStepVersion_ThrowsConcurrencyAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -265,7 +265,7 @@ public abstract class StoreContract
         Assert.Single(await stores.Runs.GetEventsAsync("r1", 0, 100, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_NewStep_IsInsertedAfterTheOthers()
     {
         await using var stores = await CreateStoresAsync();
@@ -280,7 +280,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent([Step("r1", "b"), Step("r1", "a", StepState.Running, 2), added], await stores.Runs.GetStepsAsync("r1", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_NewStepWithATakenName_ThrowsConcurrencyAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -295,7 +295,7 @@ public abstract class StoreContract
         Assert.Equal(1, (await stores.Runs.GetRunAsync("r1", None))!.Version);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_UnknownStep_ThrowsConcurrency()
     {
         await using var stores = await CreateStoresAsync();
@@ -311,7 +311,7 @@ public abstract class StoreContract
         Assert.Equal(1, (await stores.Runs.GetRunAsync("r1", None))!.Version);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_UnknownRun_ThrowsConcurrency()
     {
         await using var stores = await CreateStoresAsync();
@@ -322,7 +322,7 @@ public abstract class StoreContract
         Assert.Empty(await stores.Runs.GetEventsAsync(null, 0, 100, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_TakenIdempotencyToken_ThrowsConcurrencyAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -345,7 +345,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(first, await stores.Runs.GetIdempotencyAsync("stop", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_WithIdempotency_StoresRecord()
     {
         await using var stores = await CreateStoresAsync();
@@ -357,7 +357,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(record, await stores.Runs.GetIdempotencyAsync("stop", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_RunVersionNotExpectedPlusOne_ThrowsArgument()
     {
         await using var stores = await CreateStoresAsync();
@@ -369,7 +369,7 @@ public abstract class StoreContract
         Assert.Equal(1, (await stores.Runs.GetRunAsync("r1", None))!.Version);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_StepVersionNotExpectedPlusOne_ThrowsArgument()
     {
         await using var stores = await CreateStoresAsync();
@@ -385,7 +385,7 @@ public abstract class StoreContract
         Assert.Equal(1, (await stores.Runs.GetRunAsync("r1", None))!.Version);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_ManyCommitsInARow_EachAdvancesVersionAndSeq()
     {
         await using var stores = await CreateStoresAsync();
@@ -410,7 +410,7 @@ public abstract class StoreContract
         Assert.Equal(seqs.Count, seqs.Distinct().Count());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_ConcurrentCommitsOnOneVersion_ExactlyOneWins()
     {
         await using var stores = await CreateStoresAsync();
@@ -440,7 +440,7 @@ public abstract class StoreContract
         Assert.Equal(winner, Assert.Single(await stores.Runs.GetEventsAsync("r1", 0, 100, None)).Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommitAsync_ChangedLabels_ListFiltersOnNewLabels()
     {
         await using var stores = await CreateStoresAsync();
@@ -460,7 +460,7 @@ public abstract class StoreContract
 
     // ---- runs: events, delete, resume ----
 
-    [Fact]
+    [SkippableFact]
     public async Task GetEventsAsync_ForOneRun_ReturnsOnlyItsEventsOldestFirst()
     {
         await using var stores = await CreateStoresAsync();
@@ -474,7 +474,7 @@ public abstract class StoreContract
         Assert.All(events, e => Assert.Equal("r1", e.RunId));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetEventsAsync_AfterSeqWithLimit_PagesThroughEveryRunInSeqOrder()
     {
         await using var stores = await CreateStoresAsync();
@@ -498,7 +498,7 @@ public abstract class StoreContract
         Assert.Empty(await stores.Runs.GetEventsAsync("r1", all.Max(e => e.Seq), 10, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DeleteRunAsync_MatchingVersion_RemovesRunStepsEventsAndLabels()
     {
         await using var stores = await CreateStoresAsync();
@@ -516,7 +516,7 @@ public abstract class StoreContract
         Assert.Single(await stores.Runs.GetEventsAsync(null, 0, 100, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DeleteRunAsync_StaleVersion_ReturnsFalseAndKeepsRun()
     {
         await using var stores = await CreateStoresAsync();
@@ -529,7 +529,7 @@ public abstract class StoreContract
         Assert.Single(await stores.Runs.GetEventsAsync("r1", 0, 100, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DeleteRunAsync_UnknownOrDeletedRun_ReturnsFalse()
     {
         await using var stores = await CreateStoresAsync();
@@ -540,7 +540,7 @@ public abstract class StoreContract
         Assert.False(await stores.Runs.DeleteRunAsync("never", 1, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DeleteRunAsync_ThenCreateSameId_StartsClean()
     {
         await using var stores = await CreateStoresAsync();
@@ -555,7 +555,7 @@ public abstract class StoreContract
         Assert.Equal(["r1"], await ListIds(stores, new RunQuery { Labels = Labels(("new", "1")) }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunIdsInStatesAsync_SomeStates_ReturnsMatchingIdsOldestFirst()
     {
         await using var stores = await CreateStoresAsync();
@@ -575,7 +575,7 @@ public abstract class StoreContract
 
     // ---- runs: listing ----
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_EmptyStore_ReturnsEmptyPageWithoutToken()
     {
         await using var stores = await CreateStoresAsync();
@@ -586,7 +586,7 @@ public abstract class StoreContract
         Assert.Null(page.NextPageToken);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_NoFilter_ReturnsNewestFirst()
     {
         await using var stores = await CreateStoresAsync();
@@ -595,7 +595,7 @@ public abstract class StoreContract
         Assert.Equal(["r3", "r2", "r1"], await ListIds(stores, new RunQuery()));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_OldestFirst_ReturnsOldestFirst()
     {
         await using var stores = await CreateStoresAsync();
@@ -604,7 +604,7 @@ public abstract class StoreContract
         Assert.Equal(["r1", "r2", "r3"], await ListIds(stores, new RunQuery { OldestFirst = true }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PageTokenAfter_ContinuesRightAfterThatRunInEitherOrder()
     {
         await using var stores = await CreateStoresAsync();
@@ -618,7 +618,7 @@ public abstract class StoreContract
         Assert.Equal(["r3"], older.Items.Select(r => r.Id));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_SameCreatedTime_OrdersById()
     {
         await using var stores = await CreateStoresAsync();
@@ -628,7 +628,7 @@ public abstract class StoreContract
         Assert.Equal(["ra", "rb", "rc"], await ListIds(stores, new RunQuery { OldestFirst = true }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_ByScope_ReturnsOnlyThatTenantAndLocation()
     {
         await using var stores = await CreateStoresAsync();
@@ -642,7 +642,7 @@ public abstract class StoreContract
         Assert.Empty(await ListIds(stores, new RunQuery { Scope = new Scope("nobody", "us-east-1") }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_TenantwideScope_ReturnsEveryLocationOfThatTenantOnly()
     {
         await using var stores = await CreateStoresAsync();
@@ -656,7 +656,7 @@ public abstract class StoreContract
         Assert.Empty(await ListIds(stores, new RunQuery { Scope = Scope.Tenantwide("nobody") }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_ByPipelineName_ReturnsOnlyThatPipeline()
     {
         await using var stores = await CreateStoresAsync();
@@ -670,7 +670,7 @@ public abstract class StoreContract
         Assert.Equal(["r4", "r3", "r1"], await ListIds(stores, new RunQuery { PipelineName = "train" }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_ByOneState_ReturnsOnlyThatState()
     {
         await using var stores = await CreateStoresAsync();
@@ -683,7 +683,7 @@ public abstract class StoreContract
         Assert.Equal(["r3", "r1"], await ListIds(stores, new RunQuery { Scope = Scope.Default, States = [RunState.Running] }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_BySeveralStates_MergesThemInOrder()
     {
         await using var stores = await CreateStoresAsync();
@@ -699,7 +699,7 @@ public abstract class StoreContract
             await ListIds(stores, new RunQuery { States = [RunState.Failed, RunState.Running, RunState.Running], OldestFirst = true }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_ByLabels_RequiresEveryLabelWithItsValue()
     {
         await using var stores = await CreateStoresAsync();
@@ -714,7 +714,7 @@ public abstract class StoreContract
         Assert.Empty(await ListIds(stores, new RunQuery { Labels = Labels(("team", "prod")) }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_ByCreatedRange_ExcludesBothBounds()
     {
         await using var stores = await CreateStoresAsync();
@@ -725,7 +725,7 @@ public abstract class StoreContract
         Assert.Equal(["r0"], await ListIds(stores, new RunQuery { CreatedBefore = At(1) }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_AllFiltersTogether_ReturnsOnlyRunsMatchingEvery()
     {
         await using var stores = await CreateStoresAsync();
@@ -755,7 +755,7 @@ public abstract class StoreContract
         Assert.Equal(["hit1", "hit2"], await ListIds(stores, query with { OldestFirst = true, PageSize = 1 }));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(1, false)]
     [InlineData(4, false)]
     [InlineData(7, true)]
@@ -778,7 +778,7 @@ public abstract class StoreContract
         Assert.Equal((25 + pageSize - 1) / pageSize, pages.Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_PagingWithSeveralStates_ChainsWithoutDuplicatesOrGaps()
     {
         await using var stores = await CreateStoresAsync();
@@ -793,7 +793,7 @@ public abstract class StoreContract
         Assert.Equal(expected, pages.SelectMany(p => p));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_PageEndsExactlyAtLastRun_HasNoNextToken()
     {
         await using var stores = await CreateStoresAsync();
@@ -809,7 +809,7 @@ public abstract class StoreContract
         Assert.Null(all.NextPageToken);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("!!!not base64!!!")]
     [InlineData("bm90IGpzb24")]
     [InlineData("WyJydW5zIl0")]
@@ -825,7 +825,7 @@ public abstract class StoreContract
         await Assert.ThrowsAsync<ArgumentException>(() => stores.Runs.ListRunsAsync(new RunQuery { PageToken = token }, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_EmptyToken_StartsAtFirstPage()
     {
         await using var stores = await CreateStoresAsync();
@@ -836,7 +836,7 @@ public abstract class StoreContract
         Assert.Equal(["r1"], page.Items.Select(r => r.Id));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListRunsAsync_PageSizeBelowOne_ThrowsArgument()
     {
         await using var stores = await CreateStoresAsync();
@@ -846,7 +846,7 @@ public abstract class StoreContract
 
     // ---- idempotency ----
 
-    [Fact]
+    [SkippableFact]
     public async Task PutIdempotencyAsync_NewToken_StoresAndReturnsRecord()
     {
         await using var stores = await CreateStoresAsync();
@@ -858,7 +858,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(record, await stores.Runs.GetIdempotencyAsync("stop:acme", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PutIdempotencyAsync_TakenToken_ReturnsFirstRecord()
     {
         await using var stores = await CreateStoresAsync();
@@ -871,7 +871,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(first, await stores.Runs.GetIdempotencyAsync("stop", "tok", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PutIdempotencyAsync_ConcurrentPuts_AllReturnOneWinner()
     {
         await using var stores = await CreateStoresAsync();
@@ -884,7 +884,7 @@ public abstract class StoreContract
         Assert.Equal(winner, (await stores.Runs.GetIdempotencyAsync("stop", "tok", None))!.Response);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GetIdempotencyAsync_SameTokenInAnotherScope_ReturnsNull()
     {
         await using var stores = await CreateStoresAsync();
@@ -896,7 +896,7 @@ public abstract class StoreContract
 
     // ---- pipelines ----
 
-    [Fact]
+    [SkippableFact]
     public async Task CreatePipelineAsync_New_FoundByNameIdAndVersion()
     {
         await using var stores = await CreateStoresAsync();
@@ -918,7 +918,7 @@ public abstract class StoreContract
         Assert.Null(await stores.Pipelines.GetVersionAsync("p1", 2, None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreatePipelineAsync_NameTakenInScope_ThrowsAlreadyExistsAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -932,7 +932,7 @@ public abstract class StoreContract
         Assert.Equal("p1", (await stores.Pipelines.GetPipelineAsync(Scope.Default, "train", None))!.Id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreatePipelineAsync_IdTaken_ThrowsAlreadyExists()
     {
         await using var stores = await CreateStoresAsync();
@@ -944,7 +944,7 @@ public abstract class StoreContract
         Assert.Null(await stores.Pipelines.GetPipelineAsync(Scope.Default, "other", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreatePipelineAsync_SameNameInAnotherScope_Succeeds()
     {
         await using var stores = await CreateStoresAsync();
@@ -957,7 +957,7 @@ public abstract class StoreContract
         Assert.Equal("p3", (await stores.Pipelines.GetPipelineAsync(new Scope("b", "x"), "train", None))!.Id);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AddVersionAsync_MatchingLatest_AddsVersionAndUpdatesPipeline()
     {
         await using var stores = await CreateStoresAsync();
@@ -972,7 +972,7 @@ public abstract class StoreContract
         Assert.Equal("steps: [a]", (await stores.Pipelines.GetVersionAsync("p1", 2, None))!.Source);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AddVersionAsync_StaleLatest_ThrowsConcurrencyAndWritesNothing()
     {
         await using var stores = await CreateStoresAsync();
@@ -989,7 +989,7 @@ public abstract class StoreContract
         Assert.Equal("winner", (await stores.Pipelines.GetVersionAsync("p1", 2, None))!.Source);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AddVersionAsync_DeletedPipeline_ThrowsConcurrency()
     {
         await using var stores = await CreateStoresAsync();
@@ -1003,7 +1003,7 @@ public abstract class StoreContract
         Assert.Single(await stores.Pipelines.ListVersionsAsync("p1", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DeletePipelineAsync_Existing_HidesPipelineAndKeepsVersions()
     {
         await using var stores = await CreateStoresAsync();
@@ -1018,7 +1018,7 @@ public abstract class StoreContract
         Assert.Single(await stores.Pipelines.ListVersionsAsync("p1", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DeletePipelineAsync_UnknownOrDeleted_ReturnsFalse()
     {
         await using var stores = await CreateStoresAsync();
@@ -1029,7 +1029,7 @@ public abstract class StoreContract
         Assert.False(await stores.Pipelines.DeletePipelineAsync("never", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreatePipelineAsync_NameOfDeletedPipeline_SucceedsAndOldVersionsStay()
     {
         await using var stores = await CreateStoresAsync();
@@ -1044,7 +1044,7 @@ public abstract class StoreContract
         Assert.Equal(["p2"], (await stores.Pipelines.ListPipelinesAsync(null, 10, null, None)).Items.Select(p => p.Id));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListPipelinesAsync_ManyPipelines_SortedByNameAndPaged()
     {
         await using var stores = await CreateStoresAsync();
@@ -1066,7 +1066,7 @@ public abstract class StoreContract
         Assert.Equal(3, everywhere.Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListPipelinesAsync_MalformedToken_ThrowsArgument()
     {
         await using var stores = await CreateStoresAsync();
@@ -1076,7 +1076,7 @@ public abstract class StoreContract
 
     // ---- operations ----
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateOperationAsync_New_RoundTrips()
     {
         await using var stores = await CreateStoresAsync();
@@ -1088,7 +1088,7 @@ public abstract class StoreContract
         Assert.Null(await stores.Operations.GetOperationAsync("op2", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CreateOperationAsync_DuplicateId_ThrowsAlreadyExists()
     {
         await using var stores = await CreateStoresAsync();
@@ -1100,7 +1100,7 @@ public abstract class StoreContract
         Assert.Equal("batch-stop", (await stores.Operations.GetOperationAsync("op1", None))!.Kind);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task UpdateOperationAsync_MatchingVersion_ReplacesOperation()
     {
         await using var stores = await CreateStoresAsync();
@@ -1120,7 +1120,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(updated, await stores.Operations.GetOperationAsync("op1", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task UpdateOperationAsync_StaleVersion_ThrowsConcurrencyAndKeepsRow()
     {
         await using var stores = await CreateStoresAsync();
@@ -1135,7 +1135,7 @@ public abstract class StoreContract
         StoreAssert.Equivalent(operation, await stores.Operations.GetOperationAsync("op1", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListOperationsAsync_ManyOperations_NewestFirstPagedAndScoped()
     {
         await using var stores = await CreateStoresAsync();
@@ -1154,7 +1154,7 @@ public abstract class StoreContract
         await Assert.ThrowsAsync<ArgumentException>(() => stores.Operations.ListOperationsAsync(null, 3, "nope", None));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListOperationsAsync_TenantwideScope_ReturnsEveryLocationOfThatTenantOnly()
     {
         await using var stores = await CreateStoresAsync();
@@ -1167,7 +1167,7 @@ public abstract class StoreContract
         Assert.Equal(["op2", "op1"], page.Items.Select(o => o.Id));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ListUnfinishedOperationsAsync_MixedOperations_ReturnsOnlyNotDone()
     {
         await using var stores = await CreateStoresAsync();
@@ -1182,7 +1182,7 @@ public abstract class StoreContract
         Assert.Equal(["op1", "op4"], unfinished.Select(o => o.Id).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task DeleteOperationAsync_ExistingThenAgain_ReturnsTrueThenFalse()
     {
         await using var stores = await CreateStoresAsync();
@@ -1195,7 +1195,7 @@ public abstract class StoreContract
 
     // ---- hostile strings ----
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(HostileStrings))]
     public async Task CreateRunAsync_HostileStrings_StoredVerbatimAndFoundByFilters(string text)
     {
@@ -1222,7 +1222,7 @@ public abstract class StoreContract
         Assert.Equal(2, (await ListIds(stores, new RunQuery())).Count);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(HostileStrings))]
     public async Task CreatePipelineAsync_HostileStrings_StoredVerbatimWithOperations(string text)
     {

@@ -33,6 +33,9 @@ internal sealed class BenchContext
 
     public bool WithPeers { get; init; } = true;
 
+    /// <summary>The PostgreSQL of the multinode suite (`--postgres`, SLUICE_BENCH_POSTGRES); null skips its PostgreSQL rows.</summary>
+    public string? Postgres { get; init; }
+
     /// <summary>`--profile`: perf records the server during each measured phase (see <see cref="Profiler"/>).</summary>
     public bool Profile { get; init; }
 

@@ -21,16 +21,21 @@ public sealed class OperationService(RunEngine engine, RunService runs, IOperati
     private IOperationStore Store => store;
 
     /// <summary>Listens for terminal runs and resumes the operations a restart interrupted.</summary>
-    public async Task StartAsync(CancellationToken ct)
+    public Task StartAsync(CancellationToken ct)
     {
         subscription = engine.Hub.Subscribe();
         loop = Task.Run(() => ListenAsync(subscription, stopping.Token), CancellationToken.None);
-        foreach (var op in await Store.ListUnfinishedOperationsAsync(ct))
+        // Unfinished operations are carried on by one node: the one that owns them, or one that takes them over when their
+        // node is gone (this node's own from before a restart, at its first look).
+        engine.Cluster.OperationClaimed = ResumeAsync;
+        return Task.CompletedTask;
+    }
+
+    private async Task ResumeAsync(OperationRecord op, CancellationToken ct)
+    {
+        if (op.Kind == "batch-stop")
         {
-            if (op.Kind == "batch-stop")
-            {
-                await ContinueBatchStopAsync(op, ct);
-            }
+            await ContinueBatchStopAsync(op, ct);
         }
     }
 
@@ -81,7 +86,12 @@ public sealed class OperationService(RunEngine engine, RunService runs, IOperati
         };
         // Durable first: a crash from here on still carries out every stop on restart.
         await Store.CreateOperationAsync(op, ct);
-        return ids.Count == 0 ? op : await ContinueBatchStopAsync(op, ct);
+        if (ids.Count == 0)
+        {
+            return op;
+        }
+        await engine.Cluster.ClaimOperationAsync(op.Id, ct);
+        return await ContinueBatchStopAsync(op, ct);
     }
 
     private async Task<List<string>> ResolveFilterAsync(BatchStopRequest req, CancellationToken ct)

@@ -22,8 +22,8 @@ public sealed record SentMessage(string Id, string Md5);
 
 /// <summary>The core API of the built-in queue: durable SQS-like standard queues with at-least-once delivery and long polling.</summary>
 /// <remarks>A receive that waits is woken in this process when a send, a visibility change or a delete commits, and by a
-/// timer at the earliest time a hidden message becomes visible; it never polls the store in a loop. Senders in another
-/// process are seen when the wait ends. Problem paths are the native API's field names (name, body, maxMessages,
+/// timer at the earliest time a hidden message becomes visible; it never polls the store in a loop. On a shared store, a
+/// change on another node wakes it through <see cref="Changed"/> and <see cref="PulseHere"/>. Problem paths are the native API's field names (name, body, maxMessages,
 /// visibilityTimeoutSeconds, waitSeconds, delaySeconds, receiptHandle, ...); other faces map them to their own.</remarks>
 public sealed class QueueService(IQueueStore store, TimeProvider time)
 {
@@ -134,6 +134,7 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
         {
             signal.Pulse();
         }
+        Changed?.Invoke(scope, name);
     }
 
     /// <summary>Deletes every message of the queue, in flight or not; returns how many.</summary>
@@ -279,12 +280,22 @@ public sealed class QueueService(IQueueStore store, TimeProvider time)
         ct.ThrowIfCancellationRequested();
     }
 
-    private void Pulse(Scope scope, string name)
+    /// <summary>Called after a change that may end a receive's wait (send, visibility, delete), to wake other nodes.</summary>
+    public Action<Scope, string>? Changed { get; set; }
+
+    /// <summary>Wakes the receives waiting on the queue in this process: a change made on another node.</summary>
+    public void PulseHere(Scope scope, string name)
     {
         if (signals.TryGetValue((scope, name), out var signal))
         {
             signal.Pulse();
         }
+    }
+
+    private void Pulse(Scope scope, string name)
+    {
+        PulseHere(scope, name);
+        Changed?.Invoke(scope, name);
     }
 
     private static bool NameChar(char c) => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '_';

@@ -89,7 +89,7 @@ public sealed class RunService(RunEngine engine)
             }
             throw new SluiceException(ErrorKind.AlreadyExists, $"run {run.Id} already exists");
         }
-        engine.Activate(run, steps);
+        await engine.ActivateAsync(run, steps, ct);
         return new RunDetail(run, steps);
     }
 

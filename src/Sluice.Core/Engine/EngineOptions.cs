@@ -1,5 +1,15 @@
 namespace Sluice.Core.Engine;
 
+/// <summary>What a node does: serve the API, run steps, or both (the default).</summary>
+public enum NodeRole
+{
+    Both,
+    /// <summary>Serves the API; runs no steps and owns no run.</summary>
+    Api,
+    /// <summary>Runs steps; serves no public API.</summary>
+    Worker,
+}
+
 /// <summary>Settings of the run engine; validated on start.</summary>
 public sealed record EngineOptions
 {
@@ -15,6 +25,23 @@ public sealed record EngineOptions
     /// <summary>Idempotency answers are remembered at least this long.</summary>
     public TimeSpan IdempotencyRetention { get; init; } = TimeSpan.FromHours(24);
 
+    public NodeRole Role { get; init; } = NodeRole.Both;
+
+    /// <summary>How long a node owns its runs without renewing; renewed every third of it. Another node takes its runs
+    /// over once it has lapsed.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The safety net under the wake-ups between nodes: how often a node looks for work and requests anyway.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a call waits for the node that owns a run (or for the store) before it answers Unavailable.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Overrides the machine's boot id as the node's host id (tests make one machine look like several).</summary>
+    public string? HostId { get; init; }
+
+    public bool RunsSteps => Role != NodeRole.Api;
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDirectory))
@@ -28,6 +55,22 @@ public sealed record EngineOptions
         if (DefaultStopGracePeriod < TimeSpan.Zero || DefaultStopGracePeriod > TimeSpan.FromHours(1))
         {
             throw new ArgumentException("the default stop grace period must be between 0 and 1 hour");
+        }
+        if (!Enum.IsDefined(Role))
+        {
+            throw new ArgumentException("unknown node role");
+        }
+        if (LeaseDuration < TimeSpan.FromSeconds(1) || LeaseDuration > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException("the lease duration must be between 1 second and 1 hour");
+        }
+        if (PollInterval < TimeSpan.FromMilliseconds(10) || PollInterval > LeaseDuration)
+        {
+            throw new ArgumentException("the poll interval must be between 10 ms and the lease duration");
+        }
+        if (RequestTimeout < TimeSpan.FromMilliseconds(100) || RequestTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException("the request timeout must be between 100 ms and 10 minutes");
         }
     }
 

@@ -11,11 +11,15 @@ namespace Sluice.Core.Engine;
 /// <summary>The one writer of one active run: every change to the run goes through its mailbox, in order.</summary>
 internal sealed class RunActor
 {
+    /// <summary>The key in a step's executor data that names the node running the attempt.</summary>
+    internal const string NodeKey = "node";
+
     private readonly RunEngine engine;
     private readonly Channel<Message> inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, StepRecord> steps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Active> active = new(StringComparer.Ordinal);
     private readonly Action slotFreed;
+    private readonly CancellationTokenSource relinquished;
     private RunRecord run;
     private Plan plan = null!;
     private RunGraph graph = null!;
@@ -31,6 +35,7 @@ internal sealed class RunActor
     private bool deferred;
     private ITimer? wakeTimer;
     private bool waitingForSlot;
+    private volatile bool killSteps;
 
     /// <summary>The reason the run will fail once its active steps end; no new step starts while it is set.</summary>
     private string? failure;
@@ -40,9 +45,22 @@ internal sealed class RunActor
         this.engine = engine;
         this.run = run;
         slotFreed = () => Post(new Kick());
+        relinquished = CancellationTokenSource.CreateLinkedTokenSource(engine.ShutdownToken);
+        CreatedAt = engine.Time.GetUtcNow();
     }
 
     public string RunId => run.Id;
+
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>Another node owns the run now: stop writing. When that node shares this node's step directories it
+    /// re-adopts the processes, which are left running as on a shutdown; otherwise it fails them as lost, so they are
+    /// killed here (<paramref name="killSteps"/>): nothing may run on for an attempt that is over.</summary>
+    public void Relinquish(bool killSteps)
+    {
+        this.killSteps = killSteps;
+        relinquished.Cancel();
+    }
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -124,7 +142,7 @@ internal sealed class RunActor
 
     private async Task LoopAsync(bool resume)
     {
-        var ct = engine.ShutdownToken;
+        var ct = relinquished.Token;
         try
         {
             plan = await engine.PlanForAsync(run, ct);
@@ -153,6 +171,12 @@ internal sealed class RunActor
         {
             // Node shutdown: leave the processes running; the run resumes on the next start.
         }
+        catch (LeaseLostException e)
+        {
+            // Another node took the run over (this node's lease lapsed): it is the writer now.
+            engine.Log.LeaseLost(run.Id, e.Message);
+            killSteps = await engine.NewOwnerCannotSeeStepsAsync(run.Id);
+        }
         catch (Exception e)
         {
             engine.Log.ActorCrashed(run.Id, e);
@@ -162,9 +186,13 @@ internal sealed class RunActor
             inbox.Writer.TryComplete();
             wakeTimer?.Dispose();
             engine.Slots.Forget(slotFreed);
-            foreach (var a in active.Values)
+            foreach (var (name, a) in active)
             {
                 a.Timer?.Dispose();
+                if (killSteps && plan?.Find(name) is not CallbackStepPlan)
+                {
+                    a.Execution.RequestStop(TimeSpan.Zero);
+                }
                 await a.Execution.DisposeAsync();
                 if (a.HoldsSlot)
                 {
@@ -178,6 +206,7 @@ internal sealed class RunActor
                 m.Abandon();
             }
             engine.Retire(this);
+            relinquished.Dispose();
         }
     }
 
@@ -987,12 +1016,17 @@ internal sealed class RunActor
             failure ??= $"step {node.Name} failed: {e.Message}";
             return null;
         }
-        // A callback step's token is chosen here, so that it is durable before any message carries it.
-        var data = sp is CallbackStepPlan ? new JsonObject { ["token"] = Ids.CallbackToken() } : null;
+        // A callback step's token is chosen here, so that it is durable before any message carries it. The node that runs the
+        // attempt is recorded, so that a node taking the run over knows whether it can see the attempt's process.
+        var data = new JsonObject { [NodeKey] = engine.NodeId };
+        if (sp is CallbackStepPlan)
+        {
+            data["token"] = Ids.CallbackToken();
+        }
         if (sp.Retry?.Within is not null)
         {
             // A time-bounded retry policy counts from the first attempt, whose start later attempts would overwrite.
-            (data ??= [])["firstStartedAt"] = (attempt == 1 ? now : FirstStartedAt(s)).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            data["firstStartedAt"] = (attempt == 1 ? now : FirstStartedAt(s)).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         }
         // Durable before the process exists: after a crash, the attempt is known and is never started twice.
         tx.Step(node.Name, StepTrigger.Start, x => x with
@@ -1213,13 +1247,43 @@ internal sealed class RunActor
                 RunId = run.Id, StepName = s.Name, Attempt = s.Attempt, Directory = engine.Options.StepDirectory(run.Id, s.Name, s.Attempt),
                 Plan = sp, Inputs = s.Inputs ?? [], ExecutorData = s.ExecutorData, Scope = run.Scope,
             };
-            var execution = await engine.ExecutorFor(sp.Kind).AdoptAsync(start, s, ct);
+            var ranOn = s.ExecutorData?[NodeKey]?.GetValue<string>();
+            var moved = ranOn is not null && ranOn != engine.NodeId;
+            IStepExecution execution;
+            if (!moved || sp is CallbackStepPlan || (await engine.Cluster.NodeAsync(ranOn!, ct))?.SharesStepsWith(engine.Cluster.Self) == true)
+            {
+                // Its process (if any) is on this machine, in this data directory: watch it again. A callback step waits
+                // for its token wherever its run's writer is.
+                execution = await engine.ExecutorFor(sp.Kind).AdoptAsync(start, s, ct);
+            }
+            else
+            {
+                // The attempt ran on another machine (or data directory) whose node is gone: nothing here can see or end
+                // its process, and it is never started again. It ends as lost; a retry policy may start a new attempt.
+                var node = await engine.Cluster.NodeAsync(ranOn!, ct);
+                var where = node is null ? $"node {ranOn}" : $"node {ranOn} on {node.Host}";
+                execution = new FailedExecution(s.State == StepState.Stopping || run.State == RunState.Stopping
+                    ? StepOutcome.Stopped($"stopped: lost with {where}, which stopped renewing its lease while the step was stopping")
+                    : StepOutcome.Failure($"lost: {where} stopped renewing its lease while the step ran; its process cannot be seen from node {engine.NodeId}"));
+            }
             // Re-adopted steps count against the slots like any other; the limit may be exceeded briefly after a restart.
             var holds = engine.Slots.TryAcquire();
-            if (s.State == StepState.Starting)
+            if (s.State == StepState.Starting || moved)
             {
                 var tx = new Tx(this, engine.Time.GetUtcNow());
-                tx.Step(s.Name, StepTrigger.Started, x => x with { Process = execution.Process }, "re-adopted after restart");
+                if (s.State == StepState.Starting)
+                {
+                    tx.Step(s.Name, StepTrigger.Started, x => x with { Process = execution.Process }, "re-adopted after restart");
+                }
+                if (moved)
+                {
+                    tx.Update(s.Name, x =>
+                    {
+                        var data = (JsonObject?)x.ExecutorData?.DeepClone() ?? [];
+                        data[NodeKey] = engine.NodeId;
+                        return x with { ExecutorData = data };
+                    });
+                }
                 await tx.CommitAsync(ct);
             }
             Watch(s.Name, sp, s.Attempt, execution, holds);
@@ -1445,10 +1509,26 @@ internal sealed class RunActor
                     ? new StepChange(s with { Version = old.Version + 1 }, old.Version)
                     : new StepChange(s with { Version = 1 }, 0))
                 .ToList();
-            var stored = await actor.engine.Store.CommitAsync(new RunChange
+            var change = new RunChange
             {
                 Run = next, ExpectedVersion = before.Version, Steps = stepChanges, Events = events, Idempotency = idempotency,
-            }, ct);
+                Owner = actor.engine.NodeId,
+            };
+            IReadOnlyList<RunEvent> stored;
+            for (var wait = TimeSpan.FromMilliseconds(50); ; wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(2).Ticks)))
+            {
+                try
+                {
+                    stored = await actor.engine.Store.CommitAsync(change, ct);
+                    break;
+                }
+                catch (SluiceException e) when (e.Kind == ErrorKind.Unavailable && !ct.IsCancellationRequested)
+                {
+                    // The store is away: nothing of this change is visible yet, so it waits and is tried again. Had the
+                    // commit landed after all, the retry finds the version taken and the writer resumes from the store.
+                    await Task.Delay(wait, actor.engine.Time, ct);
+                }
+            }
             actor.run = next;
             foreach (var sc in stepChanges)
             {
@@ -1503,11 +1583,16 @@ internal sealed class RunActor
     }
 
     /// <summary>Stands in for an attempt that could not start, so that its failure flows like any other.</summary>
-    private sealed class FailedExecution(string reason) : IStepExecution
+    private sealed class FailedExecution(StepOutcome outcome) : IStepExecution
     {
+        public FailedExecution(string reason)
+            : this(StepOutcome.Failure(reason))
+        {
+        }
+
         public ProcessHandle? Process => null;
 
-        public Task<StepOutcome> Completion { get; } = Task.FromResult(StepOutcome.Failure(reason));
+        public Task<StepOutcome> Completion { get; } = Task.FromResult(outcome);
 
         public void RequestStop(TimeSpan grace)
         {

@@ -23,7 +23,7 @@ public sealed partial class RunEngine : IAsyncDisposable
     private ITimer? purgeTimer;
 
     public RunEngine(IRunStore store, IPipelineStore pipelines, DefinitionCompilers compilers, IEnumerable<IStepExecutor> executors,
-        EngineOptions options, TimeProvider time, EventHub hub, ILogger<RunEngine>? logger = null)
+        EngineOptions options, TimeProvider time, EventHub hub, ILogger<RunEngine>? logger = null, IClusterStore? cluster = null)
     {
         options.Validate();
         Store = store;
@@ -36,7 +36,15 @@ public sealed partial class RunEngine : IAsyncDisposable
         Slots = new SlotPool(options.Slots);
         this.logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Log = new EngineLog(this.logger);
+        Cluster = new ClusterNode(this, cluster ?? store as IClusterStore
+            ?? throw new ArgumentException("the run store is no cluster store: pass one", nameof(cluster)),
+            new NodeIdentity(options.HostId), this.logger);
     }
+
+    /// <summary>This process as a node: its id, lease and the requests between nodes.</summary>
+    public ClusterNode Cluster { get; }
+
+    public string NodeId => Cluster.Id;
 
     public IRunStore Store { get; }
 
@@ -62,14 +70,40 @@ public sealed partial class RunEngine : IAsyncDisposable
     /// <summary>Resumes every run that was not terminal when the node last stopped.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
-        var ids = await Store.ListRunIdsInStatesAsync([RunState.Queued, RunState.Running, RunState.Stopping], ct);
-        foreach (var id in ids)
+        // Registers the node and claims every unfinished run no live node owns (after a restart: this node's own).
+        await Cluster.StartAsync(ct);
+        Log.Resumed(actors.Count);
+        if (Options.RunsSteps)
         {
-            await EnsureActorAsync(id, ct);
+            _ = Task.Run(() => ReapOrphansAsync(shutdown.Token), CancellationToken.None);
         }
-        Log.Resumed(ids.Count);
         // Idempotency answers are kept for the retention period, then forgotten (checked hourly).
         purgeTimer = Time.CreateTimer(_ => _ = PurgeAsync(), null, TimeSpan.Zero, TimeSpan.FromHours(1));
+    }
+
+    /// <summary>After the runs of this machine's previous node were resumed (here, or elsewhere while it was away), kills the
+    /// step processes left in the data directory whose attempt is over: another node failed them as lost.</summary>
+    private async Task ReapOrphansAsync(CancellationToken ct)
+    {
+        try
+        {
+            foreach (var reaper in executors.Values.OfType<IOrphanReaper>().Distinct())
+            {
+                var killed = await reaper.ReapOrphansAsync(Path.Combine(Options.DataDirectory, "runs"), async (runId, step, attempt) =>
+                {
+                    var s = (await Store.GetStepsAsync(runId, ct)).FirstOrDefault(x => x.Name == step);
+                    return s is not null && s.Attempt == attempt && s.State.IsActive();
+                }, ct);
+                if (killed > 0)
+                {
+                    Log.Reaped(killed);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.ReapFailed(e);
+        }
     }
 
     private async Task PurgeAsync()
@@ -84,9 +118,29 @@ public sealed partial class RunEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Gives a newly created run its writer.</summary>
-    public void Activate(RunRecord run, IReadOnlyList<StepRecord> steps)
+    /// <summary>Gives a newly created run its writer: here when this node runs steps and claims it, else on a node that does.</summary>
+    public async Task ActivateAsync(RunRecord run, IReadOnlyList<StepRecord> steps, CancellationToken ct)
     {
+        if (!Options.RunsSteps)
+        {
+            Cluster.WakeWorkers();
+            return;
+        }
+        try
+        {
+            if (!await Cluster.ClaimRunAsync(run.Id, ct))
+            {
+                // Another live node still owns it (a retried run keeps its last owner): that node gives it a writer.
+                Cluster.WakeWorkers();
+                return;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The run is stored: a node (this one, at its next look) claims it when the store answers again.
+            Log.ClaimFailed(run.Id, e);
+            return;
+        }
         lock (activation)
         {
             if (shutdown.IsCancellationRequested || actors.ContainsKey(run.Id))
@@ -102,6 +156,24 @@ public sealed partial class RunEngine : IAsyncDisposable
     /// <summary>Stops a run through its writer. Terminal runs are a <see cref="ErrorKind.FailedPrecondition"/>.</summary>
     public async Task<StopAnswer> StopAsync(StopRunRequest request, CancellationToken ct)
     {
+        if (await StopHereAsync(request, ct) is { } answer)
+        {
+            return answer;
+        }
+        if (shutdown.IsCancellationRequested)
+        {
+            throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+        }
+        // Another node is the run's writer: the request is durable in the store before that node is woken.
+        var reply = await Cluster.ForwardAsync(request.RunId, "stop", RemoteRequests.Stop(request), ct);
+        RemoteRequests.ThrowIfError(reply);
+        var run = await Store.GetRunAsync(request.RunId, ct) ?? throw SluiceException.NotFound($"run {request.RunId} not found");
+        return RemoteRequests.ReadStopped(reply, run);
+    }
+
+    /// <summary>Stops the run through its writer on this node (claiming it when nobody owns it); null when another node owns it.</summary>
+    private async Task<StopAnswer?> StopHereAsync(StopRunRequest request, CancellationToken ct)
+    {
         for (var tries = 0; tries < 3; tries++)
         {
             var actor = await EnsureActorAsync(request.RunId, ct);
@@ -111,7 +183,7 @@ public sealed partial class RunEngine : IAsyncDisposable
             }
             try
             {
-                return await actor.EnqueueStop(request).WaitAsync(ct);
+                return await Bounded(actor.EnqueueStop(request), ct);
             }
             catch (ActorGoneException)
             {
@@ -123,12 +195,30 @@ public sealed partial class RunEngine : IAsyncDisposable
         {
             throw new SluiceException(ErrorKind.FailedPrecondition, $"run {run.Id} is {run.State} and cannot be stopped");
         }
-        throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+        return null;
+    }
+
+    /// <summary>A writer that cannot commit (the store is away) keeps trying; the caller gets Unavailable instead of a hang.</summary>
+    private async Task<T> Bounded<T>(Task<T> reply, CancellationToken ct)
+    {
+        try
+        {
+            return await reply.WaitAsync(Options.RequestTimeout, Time, ct);
+        }
+        catch (TimeoutException)
+        {
+            throw new SluiceException(ErrorKind.Unavailable, "the change could not be recorded in time (is the database reachable?); try again");
+        }
     }
 
     /// <summary>Changes a run's display name, description or parallelism: through its writer while it has one, otherwise by a
     /// compare-and-set commit of its own.</summary>
-    internal async Task<RunRecord> UpdateAsync(string runId, UpdateRunRequest request, CancellationToken ct)
+    internal async Task<RunRecord> UpdateAsync(string runId, UpdateRunRequest request, CancellationToken ct) =>
+        await UpdateCoreAsync(runId, request, forward: true, ct) ?? throw new SluiceException(ErrorKind.Unavailable, "try again");
+
+    /// <summary>The update through this node's writer; when another node owns the run, forwarded to it (or null when
+    /// <paramref name="forward"/> is false: that node answers the request itself).</summary>
+    private async Task<RunRecord?> UpdateCoreAsync(string runId, UpdateRunRequest request, bool forward, CancellationToken ct)
     {
         for (var tries = 0; tries < 10; tries++)
         {
@@ -137,7 +227,7 @@ public sealed partial class RunEngine : IAsyncDisposable
             {
                 try
                 {
-                    return await actor.EnqueueUpdate(request).WaitAsync(ct);
+                    return await Bounded(actor.EnqueueUpdate(request), ct);
                 }
                 catch (ActorGoneException)
                 {
@@ -147,6 +237,21 @@ public sealed partial class RunEngine : IAsyncDisposable
             var run = await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"run {runId} not found");
             if (!run.State.IsTerminal())
             {
+                if (shutdown.IsCancellationRequested)
+                {
+                    throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+                }
+                if (await Cluster.Store.GetRunOwnerAsync(runId, ct) is { } owner && owner != NodeId || !Options.RunsSteps)
+                {
+                    // Another node is the run's writer.
+                    if (!forward)
+                    {
+                        return null;
+                    }
+                    var reply = await Cluster.ForwardAsync(runId, "update", RemoteRequests.Update(request), ct);
+                    RemoteRequests.ThrowIfError(reply);
+                    return await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"run {runId} not found");
+                }
                 // Became active again in between (a retry): go through its writer.
                 continue;
             }
@@ -230,13 +335,29 @@ public sealed partial class RunEngine : IAsyncDisposable
             {
                 continue;
             }
-            Activate(next, after);
+            await ActivateAsync(next, after, ct);
             return next;
         }
     }
 
     /// <summary>Applies the answer to a callback token through the run's writer; returns the run after it.</summary>
     internal async Task<RunRecord> AnswerCallbackAsync(string runId, string step, CallbackAnswerRequest request, CancellationToken ct)
+    {
+        if (await AnswerHereAsync(runId, step, request, ct) is { } done)
+        {
+            return done;
+        }
+        if (shutdown.IsCancellationRequested)
+        {
+            throw new SluiceException(ErrorKind.Unavailable, "the server is shutting down; try again");
+        }
+        var reply = await Cluster.ForwardAsync(runId, "callback", RemoteRequests.Callback(step, request), ct);
+        RemoteRequests.ThrowIfError(reply);
+        return await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"callback token {request.Token} not found");
+    }
+
+    /// <summary>Applies the answer through the run's writer on this node; null when another node owns the run.</summary>
+    private async Task<RunRecord?> AnswerHereAsync(string runId, string step, CallbackAnswerRequest request, CancellationToken ct)
     {
         for (var tries = 0; tries < 3; tries++)
         {
@@ -247,14 +368,18 @@ public sealed partial class RunEngine : IAsyncDisposable
             }
             try
             {
-                return await actor.EnqueueAnswer(step, request).WaitAsync(ct);
+                return await Bounded(actor.EnqueueAnswer(step, request), ct);
             }
             catch (ActorGoneException)
             {
             }
         }
-        // The run is finished: only a replay of the answer that finished the step can succeed.
         var run = await Store.GetRunAsync(runId, ct) ?? throw SluiceException.NotFound($"callback token {request.Token} not found");
+        if (!run.State.IsTerminal())
+        {
+            return null;
+        }
+        // The run is finished: only a replay of the answer that finished the step can succeed.
         var s = (await Store.GetStepsAsync(runId, ct)).FirstOrDefault(x => x.Name == step);
         return RunActor.IsReplay(s, request) ? run
             : throw new SluiceException(ErrorKind.FailedPrecondition,
@@ -270,14 +395,25 @@ public sealed partial class RunEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>The run's writer on this node, started (resuming from the store) when this node owns the run or can claim it.</summary>
     private async Task<RunActor?> EnsureActorAsync(string runId, CancellationToken ct)
     {
         if (actors.TryGetValue(runId, out var existing))
         {
             return existing;
         }
+        if (!Options.RunsSteps || shutdown.IsCancellationRequested)
+        {
+            return null;
+        }
         var run = await Store.GetRunAsync(runId, ct);
-        if (run is null || run.State.IsTerminal() || shutdown.IsCancellationRequested)
+        if (run is null || run.State.IsTerminal() || !await Cluster.ClaimRunAsync(runId, ct))
+        {
+            return null;
+        }
+        // Read after the claim: a writer elsewhere may have committed until the claim took the run from it.
+        run = await Store.GetRunAsync(runId, ct);
+        if (run is null || run.State.IsTerminal())
         {
             return null;
         }
@@ -296,6 +432,69 @@ public sealed partial class RunEngine : IAsyncDisposable
     }
 
     internal void Retire(RunActor actor) => actors.TryRemove(new KeyValuePair<string, RunActor>(actor.RunId, actor));
+
+    /// <summary>Gives a writer to a run this node owns (claimed, or left without one by a writer that failed).</summary>
+    internal async Task ResumeOwnedAsync(string runId, CancellationToken ct)
+    {
+        if (!actors.ContainsKey(runId))
+        {
+            await EnsureActorAsync(runId, ct);
+        }
+    }
+
+    /// <summary>Ends the writers of runs another node owns now (this node's lease lapsed and the run was taken over).</summary>
+    internal async Task DropUnownedAsync(HashSet<string> owned, DateTimeOffset listedAt, CancellationToken ct)
+    {
+        foreach (var actor in actors.Values.Where(a => !owned.Contains(a.RunId) && a.CreatedAt < listedAt).ToList())
+        {
+            if (await Cluster.Store.GetRunOwnerAsync(actor.RunId, ct) is { } owner && owner != NodeId)
+            {
+                Log.LeaseLost(actor.RunId, owner);
+                actor.Relinquish(await NewOwnerCannotSeeStepsAsync(actor.RunId));
+            }
+        }
+    }
+
+    /// <summary>Whether the run's new owner is on another machine or data directory (so it fails this node's attempts as lost).</summary>
+    internal async Task<bool> NewOwnerCannotSeeStepsAsync(string runId)
+    {
+        try
+        {
+            return await Cluster.Store.GetRunOwnerAsync(runId, CancellationToken.None) is { } owner && owner != NodeId
+                && (await Cluster.NodeAsync(owner, CancellationToken.None))?.SharesStepsWith(Cluster.Self) != true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Unknown: leave the processes; the new owner decides what they were.
+            return false;
+        }
+    }
+
+    /// <summary>Carries out a request another node filed for a run this node owns; the answer, or null when this node
+    /// does not own the run (any more): the owner answers it.</summary>
+    internal async Task<JsonObject?> HandleRequestAsync(RunRequest r, CancellationToken ct)
+    {
+        try
+        {
+            switch (r.Kind)
+            {
+                case "stop":
+                    var stop = RemoteRequests.ReadStop(r);
+                    return await StopHereAsync(stop, ct) is { } stopped ? RemoteRequests.Stopped(stopped) : null;
+                case "callback":
+                    var (step, answer) = RemoteRequests.ReadCallback(r);
+                    return await AnswerHereAsync(r.RunId, step, answer, ct) is null ? null : RemoteRequests.Ok();
+                case "update":
+                    return await UpdateCoreAsync(r.RunId, RemoteRequests.ReadUpdate(r), forward: false, ct) is null ? null : RemoteRequests.Ok();
+                default:
+                    return RemoteRequests.Error(new SluiceException(ErrorKind.InvalidArgument, $"unknown request kind '{r.Kind}'"));
+            }
+        }
+        catch (SluiceException e) when (e.Kind != ErrorKind.Unavailable)
+        {
+            return RemoteRequests.Error(e);
+        }
+    }
 
     internal async Task<Plan> PlanForAsync(RunRecord run, CancellationToken ct)
     {
@@ -352,11 +551,12 @@ public sealed partial class RunEngine : IAsyncDisposable
         {
             Log.ShutdownSlow(actors.Count);
         }
+        await Cluster.DisposeAsync();
     }
 
     internal sealed partial class EngineLog(ILogger logger)
     {
-        [LoggerMessage(Level = LogLevel.Error, Message = "run {RunId}: writer crashed; the run resumes on the next start")]
+        [LoggerMessage(Level = LogLevel.Error, Message = "run {RunId}: writer crashed; it resumes from the store at the next look")]
         private static partial void Crashed(ILogger logger, string runId, Exception e);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "resumed {Count} unfinished runs")]
@@ -375,5 +575,25 @@ public sealed partial class RunEngine : IAsyncDisposable
         public void ShutdownSlow(int count) => Slow(logger, count);
 
         public void PurgeFailed(Exception e) => Purge(logger, e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "run {RunId}: could not claim it; a node claims it at its next look")]
+        private static partial void Claim(ILogger logger, string runId, Exception e);
+
+        public void ClaimFailed(string runId, Exception e) => Claim(logger, runId, e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "killed {Count} step processes whose attempts other nodes ended while this node was away")]
+        private static partial void ReapedOrphans(ILogger logger, int count);
+
+        public void Reaped(int count) => ReapedOrphans(logger, count);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "could not look for leftover step processes")]
+        private static partial void Reap(ILogger logger, Exception e);
+
+        public void ReapFailed(Exception e) => Reap(logger, e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "run {RunId}: node {Owner} owns it now; its writer here ends")]
+        private static partial void Lost(ILogger logger, string runId, string owner);
+
+        public void LeaseLost(string runId, string owner) => Lost(logger, runId, owner);
     }
 }

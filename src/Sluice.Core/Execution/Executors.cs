@@ -68,3 +68,12 @@ public interface IStepExecutor
     /// Ended with a recorded status: that status. Vanished without one: Failed, with a reason that says it was lost.</summary>
     Task<IStepExecution> AdoptAsync(StepStart start, StepRecord record, CancellationToken ct);
 }
+
+/// <summary>An executor whose attempts run as processes of this machine, which can outlive an attempt that another node
+/// ended (it failed them as lost while this machine's node was away).</summary>
+public interface IOrphanReaper
+{
+    /// <summary>Kills the processes found in the attempt directories under <paramref name="runsDirectory"/>
+    /// (RUN/STEP/ATTEMPT) whose attempt is no longer active; returns how many process groups it killed.</summary>
+    Task<int> ReapOrphansAsync(string runsDirectory, Func<string, string, int, Task<bool>> attemptIsActive, CancellationToken ct);
+}

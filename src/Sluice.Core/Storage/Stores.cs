@@ -15,6 +15,9 @@ public sealed record RunChange
     public IReadOnlyList<RunEvent> Events { get; init; } = [];
     /// <summary>An idempotency answer to remember in the same transaction.</summary>
     public IdempotencyRecord? Idempotency { get; init; }
+    /// <summary>The node that writes: when set, the commit is refused with <see cref="LeaseLostException"/> unless that
+    /// node owns the run (see <see cref="IClusterStore"/>).</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>A step's new values; <see cref="StepRecord.Version"/> must be ExpectedVersion + 1 (0 for a new step).</summary>

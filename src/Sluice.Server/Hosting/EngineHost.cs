@@ -12,6 +12,9 @@ internal sealed partial class EngineHost(RunEngine engine, OperationService oper
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // A queue shared by several nodes: a change on one wakes the receives waiting on the others.
+        queues.Changed = engine.Cluster.WakeQueue;
+        engine.Cluster.QueueChanged = queues.PulseHere;
         await operations.StartAsync(cancellationToken);
         await engine.StartAsync(cancellationToken);
         // Queue messages past their retention period are dropped, as SQS does.

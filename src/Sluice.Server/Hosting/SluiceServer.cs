@@ -17,7 +17,8 @@ using Sluice.Storage.Sqlite;
 
 namespace Sluice.Server.Hosting;
 
-/// <summary>Builds the server: embedded SQLite store, local process executor, the engine, and the faces.</summary>
+/// <summary>Builds the server: the store (embedded SQLite, or PostgreSQL shared with other nodes), local process executor,
+/// the engine, and the faces.</summary>
 public static class SluiceServer
 {
     public const string DefaultUrls = "http://127.0.0.1:9400";
@@ -38,10 +39,15 @@ public static class SluiceServer
         var allowedUrls = (config["allowed-urls"] ?? Environment.GetEnvironmentVariable("SLUICE_ALLOWED_URLS")) is { } allow
             ? UrlAllowlist.Parse(allow)
             : UrlAllowlist.LoopbackOnly;
-        var options = new EngineOptions
+        var defaults = new EngineOptions { DataDirectory = dataDir };
+        var options = defaults with
         {
-            DataDirectory = dataDir,
-            Slots = config["slots"] is { } slots ? int.Parse(slots, System.Globalization.CultureInfo.InvariantCulture) : new EngineOptions { DataDirectory = dataDir }.Slots,
+            Slots = config["slots"] is { } slots ? int.Parse(slots, System.Globalization.CultureInfo.InvariantCulture) : defaults.Slots,
+            Role = NodeOptions.Role(config["role"] ?? Environment.GetEnvironmentVariable("SLUICE_ROLE")),
+            LeaseDuration = NodeOptions.Seconds(config, "lease-seconds") ?? defaults.LeaseDuration,
+            PollInterval = NodeOptions.Seconds(config, "poll-seconds") ?? defaults.PollInterval,
+            RequestTimeout = NodeOptions.Seconds(config, "request-timeout-seconds") ?? defaults.RequestTimeout,
+            HostId = config["host-id"],
         };
         options.Validate();
 
@@ -59,14 +65,18 @@ public static class SluiceServer
         });
 
         var time = TimeProvider.System;
-        var store = await SqliteStore.OpenAsync(Path.Combine(dataDir, "sluice.db"), time, CancellationToken.None);
+        var store = await NodeOptions.OpenStoreAsync(config, dataDir, time);
         var services = builder.Services;
         services.AddSingleton(time);
         services.AddSingleton(options);
-        services.AddSingleton(store);
-        services.AddSingleton<IRunStore>(store);
-        services.AddSingleton<IPipelineStore>(store);
-        services.AddSingleton<IOperationStore>(store);
+        if (store is SqliteStore sqlite)
+        {
+            services.AddSingleton(sqlite);
+        }
+        services.AddSingleton((IRunStore)store);
+        services.AddSingleton((IPipelineStore)store);
+        services.AddSingleton((IOperationStore)store);
+        services.AddSingleton((IClusterStore)store);
         services.AddSingleton<EventHub>();
         services.AddSingleton<IDefinitionCompiler, NativeDefinitionCompiler>();
         services.AddSingleton<IDefinitionCompiler, Sluice.Core.Definitions.SageMaker.SageMakerDefinitionCompiler>();
@@ -74,13 +84,13 @@ public static class SluiceServer
         services.AddSingleton(auth);
         services.AddSingleton(VertexAccess.From(auth));
         services.AddSingleton(sp => new DefinitionCompilers(sp.GetServices<IDefinitionCompiler>()));
-        services.AddSingleton<IQueueStore>(store);
-        services.AddSingleton<IFunctionStore>(store);
+        services.AddSingleton((IQueueStore)store);
+        services.AddSingleton((IFunctionStore)store);
         services.AddSingleton<QueueService>();
         services.AddSingleton<FunctionService>();
         services.AddSingleton<IStepExecutor>(sp => new ProcessExecutor(time));
         services.AddSingleton(allowedUrls);
-        services.AddSingleton<IStepExecutor>(sp => new FunctionExecutor(store, time, allowedUrls: allowedUrls));
+        services.AddSingleton<IStepExecutor>(sp => new FunctionExecutor((IFunctionStore)store, time, allowedUrls: allowedUrls));
         services.AddSingleton<ICallbackTransport>(sp => new QueueCallbackTransport(sp.GetRequiredService<QueueService>()));
         services.AddSingleton<ICallbackTransport>(sp => new WebhookTransport(new HttpClient(), time, allowedUrls: allowedUrls));
         services.AddSingleton<IStepExecutor>(sp => new CallbackExecutor(sp.GetServices<ICallbackTransport>(), time));
@@ -107,12 +117,21 @@ public static class SluiceServer
             ? ProblemResults.HandleAsync(http, () => next(http))
             : next(http));
         app.Use((http, next) => VertexApi.Owns(http.Request.Path) ? VertexErrors.HandleAsync(http, () => next(http)) : next(http));
-        // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
-        app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
-        app.UseConsoleFiles(consoleDir);
+        // A worker runs steps and serves no public API (no face, no console): only its health answers.
+        var worker = options.Role == NodeRole.Worker;
+        if (!worker)
+        {
+            // SageMaker and SQS clients POST to the endpoint URL itself (and older SQS clients to a queue's URL).
+            app.Use((http, next) => AwsEndpoint.Matches(http.Request) ? AwsEndpoint.HandleAsync(http) : next(http));
+            app.UseConsoleFiles(consoleDir);
+        }
         app.UseRouting();
         app.Use((http, next) => http.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) ? NativeAuth.HandleAsync(http, () => next(http)) : next(http));
         app.MapGet("/healthz", (RunEngine engine) => Results.Json(new { status = "ok", activeRuns = engine.ActiveRuns }));
+        if (worker)
+        {
+            return app;
+        }
         app.MapOpenApi("/api/{documentName}/openapi.json");
         NativeApi.Map(app);
         VertexApi.Map(app);
