@@ -1,12 +1,12 @@
 // End-to-end harness: a real sluice-server process (free port, temp data dir) serving the freshly built console, and
 // Debian's Chromium driven by playwright-core.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
@@ -46,6 +46,8 @@ export class SluiceServer {
   private proc: ChildProcess | null = null;
   private output = '';
   readonly dataDir: string;
+  /** The local admin token the server created on first start (authentication is on, as by default). */
+  token = '';
 
   private constructor(readonly port: number) {
     this.dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
@@ -73,7 +75,30 @@ export class SluiceServer {
       const r = await fetch(`${s.url}/healthz`);
       return r.ok;
     }, 60_000);
+    const tokenFile = join(s.dataDir, 'admin.token');
+    if (existsSync(tokenFile)) s.token = readFileSync(tokenFile, 'utf8').trim();
     return s;
+  }
+
+  /** The Authorization header of the admin token, for requests made outside api(). */
+  get auth(): Record<string, string> {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** What the server printed so far. */
+  get log(): string {
+    return this.output;
+  }
+
+  /** Signs a browser context in as the sign-in page does: the session cookie the server sets for the token. */
+  async signIn(context: BrowserContext): Promise<void> {
+    const r = await fetch(`${this.url}/api/v1/session`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: this.token }),
+    });
+    if (!r.ok) throw new Error(`sign-in: ${r.status} ${await r.text()}`);
+    const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const eq = cookie.indexOf('=');
+    await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: this.url, httpOnly: true, sameSite: 'Strict' }]);
   }
 
   /** Stops every run first: a step process outlives its server by design (it is re-adopted on the next start), and a
@@ -104,9 +129,10 @@ export class SluiceServer {
   }
 
   async api<T = any>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const auth: Record<string, string> = this.token ? { Authorization: `Bearer ${this.token}` } : {};
     const r = await fetch(`${this.url}/api/v1${path}`, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': contentType },
+      headers: body === undefined ? auth : { ...auth, 'Content-Type': contentType },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await r.text();

@@ -74,6 +74,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  await server.signIn(context);
   page = await context.newPage();
 });
 
@@ -200,7 +201,7 @@ test('delete selected removes only finished runs', async () => {
   await expect.poll(() => row(a.id).count()).toBe(0);
   await expect.poll(() => row(b.id).count()).toBe(0);
   expect(await row(active.id).count()).toBe(1);
-  for (const r of [a, b]) expect((await fetch(`${server.url}/api/v1/runs/${r.id}`)).status).toBe(404);
+  for (const r of [a, b]) expect((await fetch(`${server.url}/api/v1/runs/${r.id}`, { headers: server.auth })).status).toBe(404);
   expect((await server.getRun(active.id)).state).toBe('Running');
   await server.api('POST', `/runs/${active.id}:stop`, { graceSeconds: 0 });
 });
@@ -273,4 +274,37 @@ test('screenshots: the runs page, wide and narrow', async () => {
   await page.goto(`${server.url}/pipelines`);
   await page.locator('tbody tr').first().waitFor();
   await screenshot(page, 'pipelines');
+});
+
+test('signing in with the local admin token opens the console; a wrong token is refused; signing out asks again', async () => {
+  const fresh = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  try {
+    const p = await fresh.newPage();
+    const run = await server.startRun(quick);
+    await p.goto(`${server.url}/runs/${run.id}`);
+    await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await p.locator('#run-heading').count()).toBe(0);
+
+    await p.getByLabel('API token').fill('slu_not-the-token-of-this-server');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => p.getByRole('alert').textContent()).toContain('not valid');
+
+    await p.getByLabel('API token').fill(server.token);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.locator('#run-heading').waitFor();
+    expect(await p.locator('.who').textContent()).toContain('local-admin');
+    await expect.poll(() => p.locator('.live').textContent()).toContain('Live');
+    // the session cookie is HttpOnly: no script of the page can read the token
+    expect(await p.evaluate(() => document.cookie)).not.toContain(server.token);
+    await screenshot(p, 'signed-in');
+
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await p.reload();
+    await p.getByRole('heading', { name: 'Sign in' }).waitFor();
+  } finally {
+    await fresh.close();
+  }
+  // the token was printed once, when the server created it, and never logged again
+  expect(server.log.split(server.token).length - 1).toBe(1);
 });

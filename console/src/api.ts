@@ -154,8 +154,12 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
   return answer<T>(res);
 }
 
+/** Said on the window when the server no longer accepts this browser's session (or never did): the console signs in again. */
+export const unauthenticatedEvent = 'sluice:unauthenticated';
+
 async function answer<T>(res: Response): Promise<T> {
   const text = await res.text();
+  if (res.status === 401 && typeof window !== 'undefined') window.dispatchEvent(new Event(unauthenticatedEvent));
   if (!res.ok) throw toApiError(res.status, res.statusText, text);
   return (text ? JSON.parse(text) : {}) as T;
 }
@@ -186,7 +190,20 @@ export function runsQueryString(q: RunQuery): string {
 
 const enc = encodeURIComponent;
 
+/** Who the console acts as: the API token's name, tenant ("*": every tenant) and scope. */
+export interface Session {
+  name: string;
+  tenant: string;
+  scope: 'read' | 'run' | 'admin';
+  devMode: boolean;
+}
+
 export const api = {
+  /** The signed-in session; 401 when there is none. */
+  getSession: (signal?: AbortSignal) => request<Session>('GET', '/session', undefined, signal),
+  /** Exchanges an API token for the browser session's cookie (HttpOnly: no script can read it back). */
+  signIn: (token: string) => request<Session>('POST', '/session', { token }),
+  signOut: () => request<unknown>('DELETE', '/session'),
   listRuns: (q: RunQuery, signal?: AbortSignal) =>
     request<{ runs: Run[]; nextPageToken: string | null }>('GET', `/runs${runsQueryString(q)}`, undefined, signal),
   getRun: (id: string, signal?: AbortSignal) => request<Run>('GET', `/runs/${enc(id)}`, undefined, signal),

@@ -1,12 +1,46 @@
 import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, unauthenticatedEvent, type Session } from './api';
+import { ErrorBanner } from './components/ui';
 import { useLiveStatus } from './hooks';
 import { PipelineDetailPage, PipelinesPage } from './pages/Pipelines';
 import { RunDetailsPage } from './pages/RunDetails';
 import { RunsPage } from './pages/Runs';
+import { SignInPage } from './pages/SignIn';
 import { Link, match, useLocation } from './router';
 import './styles.css';
 
-function App() {
+/** Asks the server who this browser is signed in as; shows the sign-in page until it is. */
+function Root() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    const ctl = new AbortController();
+    api.getSession(ctl.signal).then(setSession, (e) => {
+      if (e instanceof ApiError && e.status === 401) setSession(null);
+      else if (!(e instanceof DOMException)) setError(e);
+    });
+    const signedOut = () => setSession(null);
+    window.addEventListener(unauthenticatedEvent, signedOut);
+    return () => {
+      ctl.abort();
+      window.removeEventListener(unauthenticatedEvent, signedOut);
+    };
+  }, []);
+  if (error) return <main id="main"><ErrorBanner error={error} /></main>;
+  if (session === undefined) return null;
+  if (session === null) return <main id="main"><SignInPage onSignedIn={setSession} /></main>;
+  const signOut = async () => {
+    try {
+      await api.signOut();
+    } finally {
+      setSession(null);
+    }
+  };
+  return <App session={session} onSignOut={signOut} />;
+}
+
+function App({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   const loc = useLocation();
   const live = useLiveStatus();
   let page;
@@ -51,10 +85,16 @@ function App() {
             <span aria-hidden="true">●</span> {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting' : 'Reconnecting'}
           </span>
         )}
+        {!session.devMode && (
+          <span class="who" title={`tenant ${session.tenant === '*' ? 'every tenant' : session.tenant}, scope ${session.scope}`}>
+            Signed in as <strong>{session.name}</strong>
+            <button type="button" class="btn ghost small" onClick={onSignOut}>Sign out</button>
+          </span>
+        )}
       </header>
       <main id="main" tabIndex={-1}>{page}</main>
     </>
   );
 }
 
-render(<App />, document.getElementById('app')!);
+render(<Root />, document.getElementById('app')!);

@@ -36,6 +36,7 @@ internal static class CliApp
     {
         var root = new RootCommand("sluice: start, watch and stop pipeline runs on a Sluice server.");
         root.Options.Add(CliOptions.Server);
+        root.Options.Add(CliOptions.Token);
         root.Subcommands.Add(ServerCommand.Build());
         root.Subcommands.Add(PipelinesCommands.Build(terminal));
         root.Subcommands.Add(RunsCommands.Build(terminal));

@@ -12,12 +12,15 @@ internal sealed class CliContext
 
     private readonly Lazy<SluiceClient> client;
 
-    private CliContext(Uri server, Terminal terminal, TimeProvider time)
+    private readonly string? token;
+
+    private CliContext(Uri server, string? token, Terminal terminal, TimeProvider time)
     {
         Server = server;
+        this.token = token;
         Terminal = terminal;
         Time = time;
-        client = new Lazy<SluiceClient>(() => new SluiceClient(NewHttp(server, TimeSpan.FromSeconds(100))));
+        client = new Lazy<SluiceClient>(() => new SluiceClient(NewHttp(server, token, TimeSpan.FromSeconds(100))));
     }
 
     public Uri Server { get; }
@@ -29,7 +32,7 @@ internal sealed class CliContext
     public SluiceClient Client => client.Value;
 
     /// <summary>A client whose requests may stay open for as long as they need (event streams, followed logs).</summary>
-    public SluiceClient StreamingClient() => new(NewHttp(Server, Timeout.InfiniteTimeSpan));
+    public SluiceClient StreamingClient() => new(NewHttp(Server, token, Timeout.InfiniteTimeSpan));
 
     public DateTimeOffset Now => Time.GetUtcNow();
 
@@ -51,10 +54,54 @@ internal sealed class CliContext
         {
             uri = new Uri(uri.GetLeftPart(UriPartial.Path) + "/");
         }
-        return new CliContext(uri, terminal, TimeProvider.System);
+        return new CliContext(uri, Token(pr, uri), terminal, TimeProvider.System);
     }
 
-    private static HttpClient NewHttp(Uri server, TimeSpan timeout)
+    /// <summary>--token, else $SLUICE_TOKEN, else, for a server on this machine, the local admin token it created on first
+    /// start: $SLUICE_DATA_DIR/admin.token, else ./data/admin.token (the embedded default's data directory); else none.</summary>
+    private static string? Token(ParseResult pr, Uri server)
+    {
+        if (pr.GetValue(CliOptions.Token) is { } given)
+        {
+            return Checked(given, "--token");
+        }
+        if (Environment.GetEnvironmentVariable("SLUICE_TOKEN") is { Length: > 0 } env)
+        {
+            return Checked(env, "SLUICE_TOKEN");
+        }
+        if (!server.IsLoopback)
+        {
+            return null;
+        }
+        var dirs = new[] { Environment.GetEnvironmentVariable("SLUICE_DATA_DIR"), "data" };
+        foreach (var dir in dirs.Where(d => !string.IsNullOrEmpty(d)))
+        {
+            var file = Path.Combine(dir!, "admin.token");
+            try
+            {
+                if (File.Exists(file) && new FileInfo(file).Length < 4096)
+                {
+                    return Checked(File.ReadAllText(file).Trim(), file);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another user's server: its token is not ours to read; go on without it.
+            }
+        }
+        return null;
+    }
+
+    private static string Checked(string token, string source)
+    {
+        var t = token.Trim();
+        // Never echo the token itself.
+        return t.Length is > 0 and < 4096 && t.All(c => c > ' ' && c < 127)
+            ? t
+            : throw CliException.Usage($"the token from {source} must be printable ASCII without spaces");
+    }
+
+    private static HttpClient NewHttp(Uri server, string? token, TimeSpan timeout)
     {
         var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) })
         {
@@ -62,8 +109,12 @@ internal sealed class CliContext
             Timeout = timeout,
         };
         http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("sluice-cli", "1.0"));
-        // Recorded in a run's history as who stopped it (until authentication names the caller).
+        // Recorded in a run's history next to the token's name, as who stopped it.
         http.DefaultRequestHeaders.Add("X-Sluice-Caller", Caller());
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
         return http;
     }
 

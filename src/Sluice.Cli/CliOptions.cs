@@ -14,6 +14,15 @@ internal static class CliOptions
         Recursive = true,
     };
 
+    /// <summary>On every command: the API token to send.</summary>
+    public static readonly Option<string?> Token = new("--token")
+    {
+        Description = "The API token (default: $SLUICE_TOKEN, else the local admin token of a server on this machine: "
+            + "$SLUICE_DATA_DIR/admin.token or ./data/admin.token)",
+        HelpName = "TOKEN",
+        Recursive = true,
+    };
+
     /// <summary>-o on the commands that print resources (not on callbacks succeed, where -o names an output).</summary>
     public static readonly Option<OutputFormat> Output = OutputOption("--output", "-o");
 

@@ -14,7 +14,7 @@ namespace Sluice.Executors.Function;
 /// <param name="time">Clock of the time limits.</param>
 /// <param name="http">For URL functions; its own Timeout must not be shorter than 10 minutes (null: one of our own, without
 /// a client-wide timeout).</param>
-public sealed class FunctionExecutor(IFunctionStore functions, TimeProvider time, HttpClient? http = null) : IStepExecutor
+public sealed class FunctionExecutor(IFunctionStore functions, TimeProvider time, HttpClient? http = null, UrlAllowlist? allowedUrls = null) : IStepExecutor
 {
     public const string LostReason = "lost: the function call was interrupted by a server restart";
 
@@ -43,6 +43,9 @@ public sealed class FunctionExecutor(IFunctionStore functions, TimeProvider time
         return f.Kind switch
         {
             FunctionRecord.CommandKind when f.Command is { Count: > 0 } => CommandCall.Start(f, name, arguments, limit, start, time),
+            // Checked again at call time: the allowed URLs may have been narrowed since the function was registered.
+            FunctionRecord.UrlKind when f.Url is { } url && !(allowedUrls ?? UrlAllowlist.LoopbackOnly).Allows(url) =>
+                new EndedCall(StepOutcome.Failure((allowedUrls ?? UrlAllowlist.LoopbackOnly).Refusal(url))),
             FunctionRecord.UrlKind when f.Url is { } url => UrlCall.Start(client, url, name, arguments, limit, start.Plan.Outputs, time),
             _ => new EndedCall(StepOutcome.Failure($"function {name} is registered with neither a command nor a URL")),
         };

@@ -44,7 +44,15 @@ public sealed partial class PostgresStore
         var filter = new Filter().Bind(c => c.Int32("limit", pageSize + 1));
         if (scope is { } sc)
         {
-            filter.Where("tenant = @tenant AND location = @location", c => c.Text("tenant", sc.Tenant).Text("location", sc.Location));
+            // A tenant-wide scope (the native API's callers) lists the tenant's every location.
+            if (sc.IsTenantwide)
+            {
+                filter.Where("tenant = @tenant", c => c.Text("tenant", sc.Tenant));
+            }
+            else
+            {
+                filter.Where("tenant = @tenant AND location = @location", c => c.Text("tenant", sc.Tenant).Text("location", sc.Location));
+            }
         }
         var order = TimeKeyset(filter, OperationsPage, pageToken, oldestFirst: false);
         var sql = $"SELECT {OperationColumns} FROM operations{filter.Clause()} ORDER BY {order} LIMIT @limit";

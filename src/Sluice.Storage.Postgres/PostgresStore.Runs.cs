@@ -139,7 +139,15 @@ public sealed partial class PostgresStore
         var filter = new Filter().Bind(c => c.Int32("limit", query.PageSize + 1));
         if (query.Scope is { } scope)
         {
-            filter.Where("tenant = @tenant AND location = @location", c => c.Text("tenant", scope.Tenant).Text("location", scope.Location));
+            // A tenant-wide scope (the native API's callers) lists the tenant's every location.
+            if (scope.IsTenantwide)
+            {
+                filter.Where("tenant = @tenant", c => c.Text("tenant", scope.Tenant));
+            }
+            else
+            {
+                filter.Where("tenant = @tenant AND location = @location", c => c.Text("tenant", scope.Tenant).Text("location", scope.Location));
+            }
         }
         if (query.PipelineName is { } pipeline)
         {

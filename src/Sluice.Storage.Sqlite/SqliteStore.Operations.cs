@@ -45,7 +45,14 @@ public sealed partial class SqliteStore
         var filter = new Filter().Bind(("@limit", pageSize + 1));
         if (scope is { } sc)
         {
-            filter.Where("tenant = @tenant AND location = @location", ("@tenant", sc.Tenant), ("@location", sc.Location));
+            if (sc.IsTenantwide)
+            {
+                filter.Where("tenant = @tenant", ("@tenant", sc.Tenant));
+            }
+            else
+            {
+                filter.Where("tenant = @tenant AND location = @location", ("@tenant", sc.Tenant), ("@location", sc.Location));
+            }
         }
         var order = TimeKeyset(filter, OperationsPage, pageToken, oldestFirst: false);
         var sql = $"SELECT {OperationColumns} FROM operations{filter.Clause()} ORDER BY {order} LIMIT @limit";

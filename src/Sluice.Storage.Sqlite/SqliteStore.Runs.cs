@@ -130,7 +130,14 @@ public sealed partial class SqliteStore
         var filter = new Filter().Bind(("@limit", query.PageSize + 1));
         if (query.Scope is { } scope)
         {
-            filter.Where("tenant = @tenant AND location = @location", ("@tenant", scope.Tenant), ("@location", scope.Location));
+            if (scope.IsTenantwide)
+            {
+                filter.Where("tenant = @tenant", ("@tenant", scope.Tenant));
+            }
+            else
+            {
+                filter.Where("tenant = @tenant AND location = @location", ("@tenant", scope.Tenant), ("@location", scope.Location));
+            }
         }
         if (query.PipelineName is { } pipeline)
         {

@@ -67,6 +67,9 @@ public static class Cli
         }
         psi.Environment.Remove("SLUICE_SERVER");
         psi.Environment.Remove("SLUICE_DEBUG");
+        psi.Environment.Remove("SLUICE_DATA_DIR");
+        // The test servers' admin token (a test about finding the token removes it).
+        psi.Environment["SLUICE_TOKEN"] = TestCredentials.AdminToken;
         if (server is not null)
         {
             psi.Environment["SLUICE_SERVER"] = server;

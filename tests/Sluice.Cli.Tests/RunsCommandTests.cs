@@ -144,8 +144,8 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
 
         var watched = await watch.WaitAsync();
         Assert.Equal(2, watched.ExitCode);
-        Assert.Contains($"stop requested: not needed (by cli:{Environment.UserName})", watched.Out);
-        Assert.EndsWith($"(stop requested by cli:{Environment.UserName}: not needed)\n", watched.Out);
+        Assert.Contains($"stop requested: not needed (by cli:{Environment.UserName} via token:test-admin)", watched.Out);
+        Assert.EndsWith($"(stop requested by cli:{Environment.UserName} via token:test-admin: not needed)\n", watched.Out);
 
         var run = (await f.RunAsync("runs", "get", id, "-o", "json")).Json();
         Assert.Equal("Stopped", run.Str("state"));

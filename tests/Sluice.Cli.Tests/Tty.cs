@@ -28,6 +28,7 @@ internal static class Tty
             psi.ArgumentList.Add(a);
         }
         psi.Environment["SLUICE_SERVER"] = server;
+        psi.Environment["SLUICE_TOKEN"] = TestCredentials.AdminToken;
         psi.Environment["TERM"] = "xterm-256color";
         psi.Environment["COLUMNS"] = "120";
         psi.Environment["LINES"] = "40";

@@ -26,7 +26,7 @@ public sealed class FunctionServiceTests : IAsyncLifetime
         Assert.Null(first.Url);
 
         var (second, createdAgain) = await S.PutAsync(Scope.Default, "f",
-            new() { Url = "https://example.test/fn", TimeLimit = TimeSpan.FromMinutes(10) }, CancellationToken.None);
+            new() { Url = "http://127.0.0.1:8080/fn", TimeLimit = TimeSpan.FromMinutes(10) }, CancellationToken.None);
         Assert.False(createdAgain);
         Assert.Equal(FunctionRecord.UrlKind, second.Kind);
         Assert.Null(second.Command);
@@ -34,7 +34,7 @@ public sealed class FunctionServiceTests : IAsyncLifetime
         Assert.True(second.UpdatedAt >= first.UpdatedAt);
 
         var stored = await S.GetAsync(Scope.Default, "f", CancellationToken.None);
-        Assert.Equal("https://example.test/fn", stored.Url);
+        Assert.Equal("http://127.0.0.1:8080/fn", stored.Url);
         Assert.Equal(TimeSpan.FromMinutes(10), stored.TimeLimit);
     }
 

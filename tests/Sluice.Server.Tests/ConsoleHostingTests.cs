@@ -195,7 +195,7 @@ public class OpenStreamShutdownTests
         var run = await s.StartRunAsync(name);
         var id = run.Str("id");
         await s.WaitForStepAsync(id, "talk", "Running");
-        using var client = new HttpClient { BaseAddress = s.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var client = s.NewClient(Timeout.InfiniteTimeSpan);
         using var events = await client.GetAsync("/api/v1/events", HttpCompletionOption.ResponseHeadersRead);
         using var log = await client.GetAsync($"/api/v1/runs/{id}/steps/talk/logs?follow=true", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, events.StatusCode);

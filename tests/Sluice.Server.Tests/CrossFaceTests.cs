@@ -34,7 +34,7 @@ public class CrossFaceTests(ServerFixture fixture) : IClassFixture<ServerFixture
         var id = arn[(arn.LastIndexOf('/') + 1)..];
         await S.WaitForStepAsync(id, "Work", "Running");
 
-        // The same run under its Vertex name, through a project alias (any project is the default tenant in dev mode).
+        // The same run under its Vertex name, through a project alias (the fixture names it the default tenant's).
         var (status, body) = await VertexSupport.CallAsync(S.Http, HttpMethod.Post,
             $"/v1/projects/{VertexSupport.ProjectNumber}/locations/{Region}/pipelineJobs/{id}:cancel", new JsonObject());
         Assert.Equal(HttpStatusCode.OK, status);

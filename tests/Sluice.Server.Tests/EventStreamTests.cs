@@ -14,7 +14,7 @@ public class EventStreamTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         var name = Json.UniqueName("burst");
         await S.CreatePipelineAsync($"name: {name}\nsteps:\n  - name: a\n    command: \"true\"\n  - name: b\n    command: \"true\"\n");
         using var cts = new CancellationTokenSource(Deadline.Default);
-        using var stream = new HttpClient { BaseAddress = S.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var stream = S.NewClient(Timeout.InfiniteTimeSpan);
         using var resp = await stream.GetAsync("/api/v1/events", HttpCompletionOption.ResponseHeadersRead, cts.Token);
         resp.EnsureSuccessStatusCode();
         using var reader = new StreamReader(await resp.Content.ReadAsStreamAsync(cts.Token));

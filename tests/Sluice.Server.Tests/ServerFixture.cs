@@ -10,7 +10,11 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public ServerProcess Server => server ?? throw new InvalidOperationException("not started");
 
-    public async Task InitializeAsync() => server = await ServerProcess.StartAsync();
+    /// <summary>The Vertex test project, by id and number, names the default tenant here (the cross-face tests reach runs
+    /// started through the other faces by it).</summary>
+    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(null,
+        "--Vertex:Projects:0:Id", Vertex.VertexSupport.Project, "--Vertex:Projects:0:Number", Vertex.VertexSupport.ProjectNumber,
+        "--Vertex:Projects:0:Tenant", "default");
 
     public async Task DisposeAsync()
     {

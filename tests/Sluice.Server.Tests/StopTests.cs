@@ -59,7 +59,8 @@ public class StopTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.Equal("no longer needed", done["stop"]!.Str("reason"));
         var events = (await S.GetJsonAsync($"/api/v1/runs/{id}/events"))["events"]!.AsArray();
         var stopEvent = Assert.Single(events, e => e.Str("kind") == "stop-requested");
-        Assert.Equal("native-api", stopEvent.Str("caller"));
+        // Who stopped it is the token the request authenticated with.
+        Assert.Equal("token:test-admin", stopEvent.Str("caller"));
         Assert.Contains("no longer needed", stopEvent.Str("message"));
     }
 

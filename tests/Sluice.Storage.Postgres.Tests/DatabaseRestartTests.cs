@@ -77,11 +77,12 @@ public sealed class DatabaseRestartTests
     /// <summary>boto3's ListPipelines against a node: the error code, HTTP status and how often botocore retried it.</summary>
     private static async Task<JsonNode> BotoListPipelinesAsync(ServerProcess node)
     {
-        const string Script = """
+        // The test servers' key of the default account (authentication is on).
+        const string Script = $$"""
             import json, sys, boto3, botocore
             from botocore.config import Config
-            c = boto3.client("sagemaker", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
-                             aws_secret_access_key="secret", config=Config(retries={"total_max_attempts": 2, "mode": "standard"}, read_timeout=30))
+            c = boto3.client("sagemaker", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="{{TestCredentials.AwsAccessKey}}",
+                             aws_secret_access_key="{{TestCredentials.AwsSecretKey}}", config=Config(retries={"total_max_attempts": 2, "mode": "standard"}, read_timeout=30))
             try:
                 c.list_pipelines()
                 print(json.dumps({"code": None, "attempts": 0}))

@@ -77,9 +77,8 @@ public sealed class MultiNodeTests
         {
             Assert.Equal(HttpStatusCode.NotFound, console.StatusCode);
         }
-        using (var onApi = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/x-amz-json-1.1") })
+        using (var onApi = AwsSigner.Default.Sign(api.BaseAddress, "SageMaker.ListPipelines", "{}"))
         {
-            onApi.Headers.Add("X-Amz-Target", "SageMaker.ListPipelines");
             using var r = await api.Http.SendAsync(onApi);
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         }

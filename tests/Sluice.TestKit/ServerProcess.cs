@@ -7,7 +7,9 @@ using System.Text.Json.Nodes;
 
 namespace Sluice.TestKit;
 
-/// <summary>A real sluice-server process on a loopback port with its own data directory; can be killed (-9) and started again.</summary>
+/// <summary>A real sluice-server process on a loopback port with its own data directory; can be killed (-9) and started again.
+/// Authentication is on, as by default: the data directory gets <see cref="TestCredentials"/> (unless it has credentials
+/// already, or the test names its own), and <see cref="Http"/> sends the admin token.</summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly TempDirectory? ownedData;
@@ -20,15 +22,56 @@ public sealed class ServerProcess : IAsyncDisposable
         DataDir = dataDir;
         ownedData = owned;
         this.extraArgs = extraArgs;
+        scheme = extraArgs.Contains("--tls-cert") ? "https" : "http";
         Port = Loopback.ProbeFreePort();
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(60) };
+        Http = NewClient(TimeSpan.FromSeconds(60));
     }
 
     public string DataDir { get; }
 
     public int Port { get; }
 
+    public Uri BaseAddress => new($"{scheme}://127.0.0.1:{Port}");
+
+    // https when the test gives the server a certificate (--tls-cert); the test's clients then trust a self-signed one too.
+    private readonly string scheme;
+
+    private static SocketsHttpHandler TestHandler() => new()
+    {
+        SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, cert, _, errors) =>
+            errors == System.Net.Security.SslPolicyErrors.None || (cert is not null && cert.Subject == cert.Issuer && cert.Subject == "CN=127.0.0.1") },
+    };
+
+    /// <summary>A client that sends <see cref="Token"/>.</summary>
     public HttpClient Http { get; }
+
+    /// <summary>The native API token the test client sends: the server's own local admin token when it created one (see
+    /// <see cref="StartFreshAsync"/>), else <see cref="TestCredentials.AdminToken"/>.</summary>
+    public string Token { get; private set; } = TestCredentials.AdminToken;
+
+    /// <summary>A client of this server with the given token (null: none at all).</summary>
+    public HttpClient NewClient(TimeSpan timeout, string? token = "")
+    {
+        var http = new AuthenticatingClient(this, token) { BaseAddress = BaseAddress, Timeout = timeout };
+        return http;
+    }
+
+    /// <summary>Sends the server's current token (it is known only once the server has started) or a fixed one.</summary>
+    private sealed class AuthenticatingClient(ServerProcess server, string? token) : HttpClient(new Handler(server, token))
+    {
+        private sealed class Handler(ServerProcess server, string? token) : DelegatingHandler(TestHandler())
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                var t = token == "" ? server.Token : token;
+                if (t is not null && !request.Headers.Contains("Authorization"))
+                {
+                    request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", t);
+                }
+                return base.SendAsync(request, cancellationToken);
+            }
+        }
+    }
 
     public int Pid => process?.Id ?? 0;
 
@@ -47,7 +90,13 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string? dataDir = null, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(string? dataDir = null, params string[] extraArgs) => StartAsync(dataDir, true, extraArgs);
+
+    /// <summary>A server on a new data directory left as it is: no credentials file, so the server creates its local admin
+    /// token on first start, as on a user's machine; <see cref="Token"/> is then that token.</summary>
+    public static Task<ServerProcess> StartFreshAsync(params string[] extraArgs) => StartAsync(null, false, extraArgs);
+
+    private static async Task<ServerProcess> StartAsync(string? dataDir, bool testCredentials, string[] extraArgs)
     {
         // The port is probed free, then bound by the server: another process on the machine may take it in between, so
         // a bind failure is tried again on a fresh port.
@@ -55,6 +104,12 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             var owned = dataDir is null ? new TempDirectory("sluice-server") : null;
             var s = new ServerProcess(dataDir ?? owned!.Path, owned, extraArgs);
+            var credentials = Path.Combine(s.DataDir, "credentials.yaml");
+            if (testCredentials && !extraArgs.Contains("--credentials") && !File.Exists(credentials))
+            {
+                Directory.CreateDirectory(s.DataDir);
+                TestCredentials.Write(credentials, TestCredentials.File);
+            }
             try
             {
                 await s.LaunchAsync();
@@ -80,7 +135,7 @@ public sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[dll, "--urls", $"http://127.0.0.1:{Port}", "--data-dir", DataDir, .. extraArgs])
+        foreach (var a in (string[])[dll, "--urls", $"{scheme}://127.0.0.1:{Port}", "--data-dir", DataDir, .. extraArgs])
         {
             psi.ArgumentList.Add(a);
         }
@@ -91,7 +146,7 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(60);
-        using var probe = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var probe = new HttpClient(TestHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         while (true)
         {
             if (process.HasExited)
@@ -103,6 +158,11 @@ public sealed class ServerProcess : IAsyncDisposable
                 using var r = await probe.GetAsync("/healthz");
                 if (r.StatusCode == HttpStatusCode.OK)
                 {
+                    var local = Path.Combine(DataDir, "admin.token");
+                    if (File.Exists(local))
+                    {
+                        Token = (await File.ReadAllTextAsync(local)).Trim();
+                    }
                     return;
                 }
             }
@@ -195,7 +255,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public async Task<JsonObject> WaitForRunAsync(string runId, Func<string, bool> done, TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? Deadline.Default);
-        using var stream = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var stream = NewClient(Timeout.InfiniteTimeSpan);
         using var req = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/events?run={runId}&after=0");
         try
         {
@@ -231,7 +291,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public async Task WaitForStepAsync(string runId, string step, string state, TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? Deadline.Default);
-        using var stream = new HttpClient { BaseAddress = Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        using var stream = NewClient(Timeout.InfiniteTimeSpan);
         using var req = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/events?run={runId}&after=0");
         try
         {

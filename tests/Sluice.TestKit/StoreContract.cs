@@ -643,6 +643,20 @@ public abstract class StoreContract
     }
 
     [SkippableFact]
+    public async Task ListRunsAsync_TenantwideScope_ReturnsEveryLocationOfThatTenantOnly()
+    {
+        await using var stores = await CreateStoresAsync();
+        await CreateRuns(stores,
+            Run("r1", new Scope("acme", "us-east-1")),
+            Run("r2", new Scope("acme", "eu-west-1"), createdAt: At(1)),
+            Run("r3", new Scope("other", "us-east-1"), createdAt: At(2)),
+            Run("r4", new Scope("acmex", "us-east-1"), createdAt: At(3)));
+
+        Assert.Equal(["r2", "r1"], await ListIds(stores, new RunQuery { Scope = Scope.Tenantwide("acme") }));
+        Assert.Empty(await ListIds(stores, new RunQuery { Scope = Scope.Tenantwide("nobody") }));
+    }
+
+    [SkippableFact]
     public async Task ListRunsAsync_ByPipelineName_ReturnsOnlyThatPipeline()
     {
         await using var stores = await CreateStoresAsync();
@@ -1138,6 +1152,19 @@ public abstract class StoreContract
         Assert.Equal(3, all.Count);
         Assert.Equal(["op6", "op4", "op2", "op0"], scoped.SelectMany(p => p).Select(o => o.Id));
         await Assert.ThrowsAsync<ArgumentException>(() => stores.Operations.ListOperationsAsync(null, 3, "nope", None));
+    }
+
+    [SkippableFact]
+    public async Task ListOperationsAsync_TenantwideScope_ReturnsEveryLocationOfThatTenantOnly()
+    {
+        await using var stores = await CreateStoresAsync();
+        await stores.Operations.CreateOperationAsync(Operation("op1", new Scope("acme", "x"), At(0)), None);
+        await stores.Operations.CreateOperationAsync(Operation("op2", new Scope("acme", "y"), At(1)), None);
+        await stores.Operations.CreateOperationAsync(Operation("op3", new Scope("other", "x"), At(2)), None);
+
+        var page = await stores.Operations.ListOperationsAsync(Scope.Tenantwide("acme"), 10, null, None);
+
+        Assert.Equal(["op2", "op1"], page.Items.Select(o => o.Id));
     }
 
     [SkippableFact]

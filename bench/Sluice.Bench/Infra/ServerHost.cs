@@ -53,7 +53,10 @@ internal sealed class ServerHost : IAsyncDisposable
         var port = FreePort();
         // The server's output goes to a file, as a service manager would have it; the shell only redirects, then execs.
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        foreach (var a in (string[])["-c", "exec \"$@\" >>\"$LOG\" 2>&1", "sh", "dotnet", dll, "--urls", $"http://127.0.0.1:{port}", "--data-dir", dataDir, .. args])
+        // Benchmarks measure the engine and the faces, not credentials or the rate limiter: development mode, no rate limit
+        // (loopback only, as every benchmark server is).
+        foreach (var a in (string[])["-c", "exec \"$@\" >>\"$LOG\" 2>&1", "sh", "dotnet", dll, "--urls", $"http://127.0.0.1:{port}", "--data-dir", dataDir,
+            "--auth", "dev", "--rate-limit", "0", .. args])
         {
             psi.ArgumentList.Add(a);
         }

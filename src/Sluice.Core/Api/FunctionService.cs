@@ -1,3 +1,4 @@
+using Sluice.Core.Execution;
 using System.Text.RegularExpressions;
 using Sluice.Core.Definitions;
 using Sluice.Core.Domain;
@@ -22,7 +23,7 @@ public sealed record PutFunctionRequest
 }
 
 /// <summary>The core API for functions, which function steps call by name.</summary>
-public sealed partial class FunctionService(IFunctionStore store, TimeProvider time)
+public sealed partial class FunctionService(IFunctionStore store, TimeProvider time, UrlAllowlist? allowedUrls = null)
 {
     public const int MaxNameLength = NativeCompiler.MaxFunctionNameLength;
     public const int MaxArgs = 1000;
@@ -56,6 +57,10 @@ public sealed partial class FunctionService(IFunctionStore store, TimeProvider t
             problems.Add(new Problem("timeLimitSeconds", "a time limit is between 1 and 600 seconds (10 minutes)"));
         }
         Env(request, problems);
+        if (problems.Count == 0 && request.Url is { } target && !(allowedUrls ?? UrlAllowlist.LoopbackOnly).Allows(target))
+        {
+            problems.Add(new Problem("url", (allowedUrls ?? UrlAllowlist.LoopbackOnly).Refusal(target)));
+        }
         if (problems.Count > 0)
         {
             throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);

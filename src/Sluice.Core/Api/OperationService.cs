@@ -266,7 +266,7 @@ public sealed class OperationService(RunEngine engine, RunService runs, IOperati
     public async Task<OperationRecord> GetAsync(string id, Scope? scope, CancellationToken ct)
     {
         var op = Validation.IsId(id) ? await Store.GetOperationAsync(id, ct) : null;
-        return op is null || (scope is { } s && op.Scope != s) ? throw SluiceException.NotFound($"operation {Validation.Show(id)} not found") : op;
+        return op is null || (scope is { } s && !s.Covers(op.Scope)) ? throw SluiceException.NotFound($"operation {Validation.Show(id)} not found") : op;
     }
 
     public async Task<Page<OperationRecord>> ListAsync(Scope? scope, int pageSize, string? pageToken, CancellationToken ct)

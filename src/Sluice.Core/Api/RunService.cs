@@ -130,7 +130,7 @@ public sealed class RunService(RunEngine engine)
     public async Task<RunRecord> FindAsync(string runId, Scope? scope, CancellationToken ct)
     {
         var run = Validation.IsId(runId) ? await Store.GetRunAsync(runId, ct) : null;
-        return run is null || (scope is { } s && run.Scope != s) ? throw SluiceException.NotFound($"run {Validation.Show(runId)} not found") : run;
+        return run is null || (scope is { } s && !s.Covers(run.Scope)) ? throw SluiceException.NotFound($"run {Validation.Show(runId)} not found") : run;
     }
 
     public async Task<Page<RunRecord>> ListAsync(RunQuery query, CancellationToken ct)

@@ -6,6 +6,20 @@ namespace Sluice.Core.Domain;
 public readonly record struct Scope(string Tenant, string Location)
 {
     public static readonly Scope Default = new("default", "local");
+
+    /// <summary>The location of a scope that stands for every location of its tenant (no face accepts '*' in a location,
+    /// so it never names a real one). Stores list such a scope by tenant alone.</summary>
+    public const string AnyLocation = "*";
+
+    /// <summary>Every location of <paramref name="tenant"/>: what a caller of the native API, which is not bound to a
+    /// location, may see.</summary>
+    public static Scope Tenantwide(string tenant) => new(tenant, AnyLocation);
+
+    public bool IsTenantwide => Location == AnyLocation;
+
+    /// <summary>Whether a resource in <paramref name="other"/> is inside this scope (the same scope, or this one is its
+    /// tenant's every location).</summary>
+    public bool Covers(Scope other) => Tenant == other.Tenant && (Location == AnyLocation || Location == other.Location);
 }
 
 /// <summary>A named pipeline; its definitions live in immutable versions.</summary>

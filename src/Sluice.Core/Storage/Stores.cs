@@ -26,6 +26,7 @@ public sealed record StepChange(StepRecord Step, long ExpectedVersion);
 /// <summary>A filter over runs; newest first unless said otherwise.</summary>
 public sealed record RunQuery
 {
+    /// <summary>Only runs in this scope; a <see cref="Scope.Tenantwide"/> scope lists its tenant's every location.</summary>
     public Scope? Scope { get; init; }
     public string? PipelineName { get; init; }
     public IReadOnlyList<RunState>? States { get; init; }
@@ -119,7 +120,7 @@ public interface IOperationStore
 
     Task<OperationRecord?> GetOperationAsync(string id, CancellationToken ct);
 
-    /// <summary>Newest first; null scope lists every scope.</summary>
+    /// <summary>Newest first; null scope lists every scope, a <see cref="Scope.Tenantwide"/> one its tenant's every location.</summary>
     Task<Page<OperationRecord>> ListOperationsAsync(Scope? scope, int pageSize, string? pageToken, CancellationToken ct);
 
     Task<IReadOnlyList<OperationRecord>> ListUnfinishedOperationsAsync(CancellationToken ct);

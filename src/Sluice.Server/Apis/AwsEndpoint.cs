@@ -121,6 +121,26 @@ internal static partial class AwsEndpoint
         }
     }
 
+    /// <summary>Answers a request the rate limiter turned away, in its dialect: ThrottlingException (SageMaker; the SQS query
+    /// protocol's common error), RequestThrottled (SQS JSON), each an HTTP 400 that every AWS client retries with backoff.</summary>
+    public static async Task WriteThrottledAsync(HttpContext http)
+    {
+        var req = http.Request;
+        var requestId = Guid.NewGuid().ToString("D");
+        var target = req.Headers["X-Amz-Target"].ToString();
+        const string message = "Rate exceeded";
+        if (target.Length == 0)
+        {
+            await WriteAsync(http, requestId, 400, "text/xml", SqsApi.ErrorXml(new SqsException("RequestThrottled", "ThrottlingException", message), requestId));
+            return;
+        }
+        var sqs = target.StartsWith("AmazonSQS.", StringComparison.Ordinal);
+        var code = sqs ? "RequestThrottled" : "ThrottlingException";
+        http.Response.Headers["x-amzn-ErrorType"] = code;
+        await WriteAsync(http, requestId, 400, sqs ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1",
+            JsonSerializer.Serialize(new ErrorResponse(sqs ? $"com.amazonaws.sqs#{code}" : code, message), SageMakerJson.Default.ErrorResponse));
+    }
+
     /// <summary>Every known failure is a 400 with its code; anything else is a genuine internal failure.</summary>
     private static (string Code, string QueryCode, string Message, int Status) Error(Exception e, Dialect dialect) => e switch
     {

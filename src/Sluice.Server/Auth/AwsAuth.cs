@@ -41,21 +41,29 @@ public sealed class AwsAuthOptions
 
     public IReadOnlyDictionary<string, AwsKey> Keys { get; init; } = new Dictionary<string, AwsKey>(StringComparer.Ordinal);
 
-    /// <summary>Account -> tenant: the default account is the default tenant; any other account is a tenant of its own name.</summary>
-    public string TenantOf(string account) => account == DefaultAccount ? Scope.Default.Tenant : account;
+    /// <summary>Accounts the credentials file names as aliases of tenants.</summary>
+    public IReadOnlyDictionary<string, string> AccountTenants { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>Reads --auth / SLUICE_AUTH, --aws-account / SLUICE_AWS_ACCOUNT and --aws-credentials / SLUICE_AWS_CREDENTIALS.</summary>
-    public static AwsAuthOptions FromConfiguration(IConfiguration config)
+    /// <summary>Account -> tenant: as the credentials file's tenants name it; else the default account is the default tenant
+    /// and any other account a tenant of its own name.</summary>
+    public string TenantOf(string account) =>
+        AccountTenants.TryGetValue(account, out var t) ? t : account == DefaultAccount ? Scope.Default.Tenant : account;
+
+    /// <summary>Reads --aws-account / SLUICE_AWS_ACCOUNT; the keys and tenants come from the credentials.</summary>
+    public static AwsAuthOptions FromConfiguration(IConfiguration config, AuthSettings auth)
     {
-        var mode = AuthMode.IsDev(config) ? AwsAuthMode.Dev : AwsAuthMode.SigV4;
+        ArgumentNullException.ThrowIfNull(auth);
+        var mode = auth.Dev ? AwsAuthMode.Dev : AwsAuthMode.SigV4;
         var account = config["aws-account"] ?? Environment.GetEnvironmentVariable("SLUICE_AWS_ACCOUNT") ?? Ids.DefaultAccount;
         if (!IsAccount(account))
         {
             throw new ArgumentException($"--aws-account must be 12 digits, not '{account}'");
         }
-        var file = config["aws-credentials"] ?? Environment.GetEnvironmentVariable("SLUICE_AWS_CREDENTIALS");
-        var keys = file is null ? new Dictionary<string, AwsKey>(StringComparer.Ordinal) : ReadKeys(file);
-        return new AwsAuthOptions { Mode = mode, DefaultAccount = account, Keys = keys };
+        if (auth.Credentials.AccountTenants.TryGetValue(account, out var t) && t != Scope.Default.Tenant)
+        {
+            throw new CredentialsException($"account {account} is the default tenant's (--aws-account), not {t}'s");
+        }
+        return new AwsAuthOptions { Mode = mode, DefaultAccount = account, Keys = auth.Credentials.AwsKeys, AccountTenants = auth.Credentials.AccountTenants };
     }
 
     /// <summary>One key a line: ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID; blank lines and lines starting with # are ignored.</summary>

@@ -6,7 +6,7 @@ using Sluice.Core.Execution;
 namespace Sluice.Server.Transports;
 
 /// <summary>Delivers callback messages as a JSON POST to a URL, retried with exponential backoff until a 2xx answer.</summary>
-public sealed class WebhookTransport(HttpClient http, TimeProvider time, WebhookOptions? options = null) : ICallbackTransport
+public sealed class WebhookTransport(HttpClient http, TimeProvider time, WebhookOptions? options = null, UrlAllowlist? allowedUrls = null) : ICallbackTransport
 {
     private readonly WebhookOptions options = options ?? new WebhookOptions();
 
@@ -17,6 +17,11 @@ public sealed class WebhookTransport(HttpClient http, TimeProvider time, Webhook
         if (!Uri.TryCreate(address, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
             throw new ArgumentException($"webhook address must be an http(s) URL: {address}");
+        }
+        var allowed = allowedUrls ?? UrlAllowlist.LoopbackOnly;
+        if (!allowed.Allows(address))
+        {
+            throw new ArgumentException(allowed.Refusal(address));
         }
         var delay = options.FirstDelay;
         for (var attempt = 1; ; attempt++)

@@ -7,8 +7,8 @@ namespace Sluice.Server.Tests.SageMaker;
 /// <summary>The real AWS clients, run as child processes against a test server: boto3 (the image's pip botocore, JSON
 /// protocols), Debian's boto3 (/usr/bin/python3, SQS query protocol), AWS CLI v1 (pip, `python3 -m awscli`), AWS CLI v2
 /// (Debian, /usr/bin/aws) and the AWS JS SDK v3 (@aws-sdk/client-sagemaker, @aws-sdk/client-sqs from SageMaker/node).</summary>
-internal sealed class AwsClients(ServerProcess server, string region = "us-east-1", string accessKey = "AKIDEXAMPLE",
-    string secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+internal sealed class AwsClients(ServerProcess server, string region = "us-east-1", string accessKey = TestCredentials.AwsAccessKey,
+    string secret = TestCredentials.AwsSecretKey)
 {
     public const string DebianPython = "/usr/bin/python3";
     public const string CliV2 = "/usr/bin/aws";

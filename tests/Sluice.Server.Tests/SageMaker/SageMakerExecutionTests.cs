@@ -270,9 +270,8 @@ public class SageMakerExecutionTests(ServerFixture fixture) : IClassFixture<Serv
     {
         async Task<(HttpStatusCode Status, JsonObject Body)> PostAsync(string target, string body)
         {
-            using var req = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent(body, Encoding.UTF8) };
-            req.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-amz-json-1.1");
-            req.Headers.TryAddWithoutValidation("X-Amz-Target", target);
+            // Signed, as every request must be: these are about what comes after authentication.
+            using var req = AwsSigner.Default.Sign(S.BaseAddress, target, body);
             using var resp = await S.Http.SendAsync(req);
             return (resp.StatusCode, JsonNode.Parse(await resp.Content.ReadAsStringAsync())!.AsObject());
         }

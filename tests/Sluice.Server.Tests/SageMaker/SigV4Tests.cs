@@ -94,7 +94,9 @@ public class SigV4Tests(SigV4Fixture fixture) : IClassFixture<SigV4Fixture>
             {
                 req.Headers.TryAddWithoutValidation("Authorization", authorization);
             }
-            using var resp = await S.Http.SendAsync(req);
+            // Not S.Http, which sends the native admin token.
+            using var anonymous = S.NewClient(TimeSpan.FromSeconds(30), token: null);
+            using var resp = await anonymous.SendAsync(req);
             Assert.Equal(HttpStatusCode.BadRequest, resp.StatusCode);
             return JsonNode.Parse(await resp.Content.ReadAsStringAsync())!.AsObject();
         }

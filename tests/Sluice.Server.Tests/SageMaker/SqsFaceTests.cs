@@ -111,8 +111,8 @@ public class SqsFaceTests(ServerFixture fixture) : IClassFixture<ServerFixture>
             Call("sqs.DeleteQueue", new { QueueUrl = url }),                                                        // 9
             Call("sqs.GetQueueUrl", new { QueueName = queue }),                                                     // 10
             Call("sqs.CreateQueue", new { QueueName = queue }),                                                     // 11
-            // Development mode: the account of a definition's SqsQueueUrl need not be the caller's.
-            Call("sqs.SendMessage", new { QueueUrl = $"https://sqs.us-east-1.amazonaws.com/123456789012/{queue}", MessageBody = "aws url" }), // 12
+            // A definition's SqsQueueUrl in AWS's form names the same queue (the caller's account; another's is another tenant).
+            Call("sqs.SendMessage", new { QueueUrl = $"https://sqs.us-east-1.amazonaws.com/000000000000/{queue}", MessageBody = "aws url" }), // 12
             Call("sqs.ReceiveMessage", new { QueueUrl = url, WaitTimeSeconds = 2 }),                                // 13
             Call("sqs.DeleteQueue", new { QueueUrl = url }),                                                        // 14
         ]);

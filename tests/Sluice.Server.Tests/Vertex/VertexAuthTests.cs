@@ -11,14 +11,21 @@ public sealed class TokenServer : IAsyncLifetime
 
     public ServerProcess Server => server ?? throw new InvalidOperationException("not started");
 
-    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(null,
-    [
-        "--auth", "tokens", .. ProjectArgs, "--Vertex:Tokens:0:Token", "t-proj", "--Vertex:Tokens:0:Projects", Project,
-        "--Vertex:Tokens:1:Token", "t-all", "--Vertex:Tokens:1:Projects", "*",
-    ]);
+    public HttpClient Anonymous { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        server = await ServerProcess.StartAsync(null,
+        [
+            "--auth", "tokens", .. ProjectArgs, "--Vertex:Tokens:0:Token", "t-proj", "--Vertex:Tokens:0:Projects", Project,
+            "--Vertex:Tokens:1:Token", "t-all", "--Vertex:Tokens:1:Projects", "*",
+        ]);
+        Anonymous = server.NewClient(TimeSpan.FromSeconds(60), token: null);
+    }
 
     public async Task DisposeAsync()
     {
+        Anonymous?.Dispose();
         if (server is not null)
         {
             await server.DisposeAsync();
@@ -29,7 +36,8 @@ public sealed class TokenServer : IAsyncLifetime
 /// <summary>Bearer tokens map to the projects they may use (a project's id and number alike).</summary>
 public sealed class VertexAuthTests(TokenServer fixture) : IClassFixture<TokenServer>
 {
-    private HttpClient Http => fixture.Server.Http;
+    // Sends only the tokens a test gives (the server's own client sends its admin token).
+    private HttpClient Http => fixture.Anonymous;
 
     [Theory]
     [InlineData(null, Project, HttpStatusCode.Unauthorized, "UNAUTHENTICATED")]

@@ -3,14 +3,29 @@ using Sluice.TestKit;
 
 namespace Sluice.Server.Tests.Vertex;
 
-/// <summary>A server with two slots (so a third job stays queued) and the project id and number configured as one tenant.</summary>
-public sealed class NodeClientServer : IAsyncLifetime
+/// <summary>A server with two slots (so a third job stays queued), the project id and number configured as one tenant, and a
+/// credentials file whose Vertex token the Node client sends for that project.</summary>
+public sealed class NodeClientServer : IAsyncLifetime, IDisposable
 {
+    public const string VertexToken = "ya29.vertex-token-of-my-proj-for-the-node-client";
+
+    private readonly TempDirectory dir = new("sluice-vertex-node");
     private ServerProcess? server;
 
     public ServerProcess Server => server ?? throw new InvalidOperationException("not started");
 
-    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(null, ["--slots", "2", .. VertexSupport.ProjectArgs]);
+    public async Task InitializeAsync()
+    {
+        var credentials = dir.File("credentials.yaml");
+        TestCredentials.Write(credentials, TestCredentials.File + $"""
+            vertexTokens:
+              - name: node-client
+                projects: ["{VertexSupport.Project}"]
+                token: {VertexToken}
+
+            """);
+        server = await ServerProcess.StartAsync(null, ["--slots", "2", "--credentials", credentials, .. VertexSupport.ProjectArgs]);
+    }
 
     public async Task DisposeAsync()
     {
@@ -18,7 +33,10 @@ public sealed class NodeClientServer : IAsyncLifetime
         {
             await server.DisposeAsync();
         }
+        Dispose();
     }
+
+    public void Dispose() => dir.Dispose();
 }
 
 /// <summary>Google's Vertex AI Node client (@google-cloud/aiplatform, REST fallback), unchanged, against a real server: one Node
@@ -40,7 +58,8 @@ public sealed class VertexNodeClientTests(NodeClientServer fixture) : IClassFixt
         var s = Guid.NewGuid().ToString("N")[..8];
         var parent = VertexSupport.Parent;
 
-        var o = await VertexSupport.NodeAsync("scenario.js", TimeSpan.FromMinutes(4), fixture.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        var o = await VertexSupport.NodeAsync("scenario.js", TimeSpan.FromMinutes(4),
+            new Dictionary<string, string> { ["SLUICE_VERTEX_TOKEN"] = NodeClientServer.VertexToken }, fixture.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             specs.Path, s);
 
         // Create and get, from the corpus.

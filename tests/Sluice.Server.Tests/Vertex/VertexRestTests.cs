@@ -14,7 +14,9 @@ public sealed class VertexServer : IAsyncLifetime
 
     public ServerProcess Server => server ?? throw new InvalidOperationException("not started");
 
-    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(null, ProjectArgs);
+    // default-proj names the default tenant, where native runs live.
+    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(null,
+        [.. ProjectArgs, "--Vertex:Projects:1:Id", "default-proj", "--Vertex:Projects:1:Tenant", "default"]);
 
     public async Task DisposeAsync()
     {
@@ -507,8 +509,8 @@ public sealed class VertexRestTests(VertexServer fixture) : IClassFixture<Vertex
         var (_, run) = await Call(HttpMethod.Post, "/api/v1/runs", new JsonObject { ["pipeline"] = name });
         var id = run!["id"]!.GetValue<string>();
 
-        // Native runs live in the default tenant's "local" location; any project that is not configured is that tenant.
-        var job = await WaitAsync(Http, id, within: null, parent: "projects/some-project/locations/local");
+        // Native runs live in the default tenant's "local" location; a project that names that tenant sees them.
+        var job = await WaitAsync(Http, id, within: null, parent: "projects/default-proj/locations/local");
 
         Assert.Equal("PIPELINE_STATE_SUCCEEDED", job["state"]!.GetValue<string>());
         Assert.Null(job["pipelineSpec"]);

@@ -119,7 +119,10 @@ internal static class VertexSupport
         .First(a => a.Key == "VertexNodeDir").Value!;
 
     /// <summary>Runs a Node script of the Node test folder; returns the JSON object it prints last.</summary>
-    public static async Task<JsonObject> NodeAsync(string script, TimeSpan within, params string[] args)
+    public static Task<JsonObject> NodeAsync(string script, TimeSpan within, params string[] args) => NodeAsync(script, within, null, args);
+
+    /// <summary>The same, with environment variables for the script (SLUICE_VERTEX_TOKEN: the bearer token the client sends).</summary>
+    public static async Task<JsonObject> NodeAsync(string script, TimeSpan within, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         Assert.True(Directory.Exists(Path.Combine(NodeDir, "node_modules", "@google-cloud", "aiplatform")),
             $"the Node client is not installed in {NodeDir}: run ./build.sh test (it runs npm ci there)");
@@ -131,6 +134,10 @@ internal static class VertexSupport
         }
         // No Google credentials lookup, no metadata server probe (spec 5.3).
         psi.Environment["METADATA_SERVER_DETECTION"] = "none";
+        foreach (var (k, v) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sluice.Core.Api;
+using Sluice.Server.Auth;
 
 namespace Sluice.Server.Apis.Native;
 
@@ -8,13 +9,13 @@ internal static class CallbackApi
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/callbacks/{token}:succeed", (string token, HttpRequest req, RunService runs, CancellationToken ct) =>
-            AnswerAsync(token, success: true, req, runs, ct));
-        api.MapPost("/callbacks/{token}:fail", (string token, HttpRequest req, RunService runs, CancellationToken ct) =>
-            AnswerAsync(token, success: false, req, runs, ct));
+        api.MapPost("/callbacks/{token}:succeed", (string token, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct) =>
+            AnswerAsync(token, success: true, req, caller, runs, ct));
+        api.MapPost("/callbacks/{token}:fail", (string token, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct) =>
+            AnswerAsync(token, success: false, req, caller, runs, ct));
     }
 
-    private static async Task<IResult> AnswerAsync(string token, bool success, HttpRequest req, RunService runs, CancellationToken ct)
+    private static async Task<IResult> AnswerAsync(string token, bool success, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct, emptyIsObject: true);
         var outputs = success ? r.StringMap("outputs") : null;
@@ -24,7 +25,7 @@ internal static class CallbackApi
         var run = await runs.AnswerCallbackAsync(new CallbackAnswerRequest
         {
             Token = token, Success = success, Outputs = outputs, Reason = reason, IdempotencyToken = idempotencyToken,
-            Caller = NativeApi.Caller(req),
+            Scope = caller.Sees, Caller = NativeApi.Caller(req, caller),
         }, ct);
         return Results.Json(new JsonObject { ["runId"] = run.Id, ["state"] = run.State.ToString() });
     }

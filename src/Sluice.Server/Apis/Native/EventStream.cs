@@ -3,13 +3,14 @@ using Sluice.Core.Api;
 using Sluice.Core.Domain;
 using Sluice.Core.Engine;
 using Sluice.Core.Storage;
+using Sluice.Server.Auth;
 
 namespace Sluice.Server.Apis.Native;
 
 /// <summary>GET /api/v1/events: a Server-Sent Events stream of committed state changes, replayed from a sequence number and then live.</summary>
 internal static class EventStream
 {
-    public static async Task StreamAsync(HttpContext http, EventHub hub, IRunStore store, RunService runs, TimeProvider time,
+    public static async Task StreamAsync(HttpContext http, NativeCaller caller, EventHub hub, IRunStore store, RunService runs, TimeProvider time,
         IHostApplicationLifetime lifetime)
     {
         // A stream never ends by itself: end it when the server stops, or shutting down waits for every open console.
@@ -21,7 +22,26 @@ internal static class EventStream
             : -1;
         if (runId is not null)
         {
-            await runs.FindAsync(runId, null, ct);
+            await runs.FindAsync(runId, caller.Sees, ct);
+        }
+        // A caller bound to a tenant sees the events of its tenant's runs only; which tenant a run is in never changes.
+        var visible = new Dictionary<string, bool>(StringComparer.Ordinal);
+        async ValueTask<bool> VisibleAsync(RunEvent e)
+        {
+            if (caller.Sees is not { } sees || runId is not null)
+            {
+                return true;
+            }
+            if (!visible.TryGetValue(e.RunId, out var v))
+            {
+                v = await store.GetRunAsync(e.RunId, ct) is { } run && sees.Covers(run.Scope);
+                if (visible.Count > 100_000)
+                {
+                    visible.Clear();
+                }
+                visible[e.RunId] = v;
+            }
+            return v;
         }
         // Subscribe before replaying so that nothing committed in between is missed; duplicates are dropped by sequence.
         using var sub = hub.Subscribe(runId);
@@ -38,7 +58,10 @@ internal static class EventStream
                 var batch = await store.GetEventsAsync(runId, seen, 1000, ct);
                 foreach (var e in batch)
                 {
-                    await WriteAsync(http, e, ct);
+                    if (await VisibleAsync(e))
+                    {
+                        await WriteAsync(http, e, ct);
+                    }
                     seen = e.Seq;
                 }
                 if (batch.Count < 1000)
@@ -72,7 +95,10 @@ internal static class EventStream
                     // threads, so live events may come a little out of sequence order: each is sent once all the same.
                     if (e.Seq > replayed)
                     {
-                        await WriteAsync(http, e, ct);
+                        if (await VisibleAsync(e))
+                        {
+                            await WriteAsync(http, e, ct);
+                        }
                     }
                 }
                 await http.Response.Body.FlushAsync(ct);

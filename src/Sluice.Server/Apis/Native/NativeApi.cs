@@ -5,6 +5,7 @@ using Sluice.Core.Api;
 using Sluice.Core.Domain;
 using Sluice.Core.Engine;
 using Sluice.Core.Storage;
+using Sluice.Server.Auth;
 
 namespace Sluice.Server.Apis.Native;
 
@@ -17,12 +18,13 @@ internal static class NativeApi
     {
         var api = app.MapGroup("/api/v1");
 
-        api.MapPost("/pipelines", CreatePipelineAsync);
-        api.MapPost("/pipelines:validate", ValidatePipelineAsync);
+        // Pipelines are code that runs on this machine: defining them is for admin tokens; checking one only reads.
+        api.MapPost("/pipelines", CreatePipelineAsync).WithMetadata(RequiresAccess.Admin);
+        api.MapPost("/pipelines:validate", ValidatePipelineAsync).WithMetadata(RequiresAccess.Read);
         api.MapGet("/pipelines", ListPipelinesAsync);
         api.MapGet("/pipelines/{name}", GetPipelineAsync);
-        api.MapDelete("/pipelines/{name}", DeletePipelineAsync);
-        api.MapPost("/pipelines/{name}/versions", AddVersionAsync);
+        api.MapDelete("/pipelines/{name}", DeletePipelineAsync).WithMetadata(RequiresAccess.Admin);
+        api.MapPost("/pipelines/{name}/versions", AddVersionAsync).WithMetadata(RequiresAccess.Admin);
         api.MapGet("/pipelines/{name}/versions", ListVersionsAsync);
         api.MapGet("/pipelines/{name}/versions/{version:int}", GetVersionAsync);
 
@@ -32,7 +34,7 @@ internal static class NativeApi
         api.MapGet("/runs/{id}", GetRunAsync);
         api.MapPost("/runs/{id}:stop", StopRunAsync);
         api.MapPost("/runs/{id}:retry", RetryRunAsync);
-        api.MapDelete("/runs/{id}", DeleteRunAsync);
+        api.MapDelete("/runs/{id}", DeleteRunAsync).WithMetadata(RequiresAccess.Admin);
         api.MapGet("/runs/{id}/steps", GetStepsAsync);
         api.MapGet("/runs/{id}/events", GetRunEventsAsync);
         api.MapGet("/runs/{id}/steps/{step}/logs", StepLogs.StreamAsync);
@@ -42,6 +44,7 @@ internal static class NativeApi
 
         api.MapGet("/events", EventStream.StreamAsync);
 
+        SessionApi.Map(api);
         CallbackApi.Map(api);
         QueueApi.Map(api);
         FunctionApi.Map(api);
@@ -49,7 +52,7 @@ internal static class NativeApi
 
     // ---- pipelines ----
 
-    private static async Task<IResult> CreatePipelineAsync(HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    private static async Task<IResult> CreatePipelineAsync(HttpRequest req, NativeCaller caller, PipelineService pipelines, CancellationToken ct)
     {
         var (source, format) = await DefinitionAsync(req, ct);
         // A definition without a name of its own (a SageMaker PipelineDefinition) takes it from ?name=.
@@ -62,7 +65,7 @@ internal static class NativeApi
         {
             throw SluiceException.Invalid($"invalid pipeline name {Validation.Show(name)}: 1-256 letters, digits and '-'");
         }
-        var d = await pipelines.CreateAsync(Scope.Default, source, format, name, ct);
+        var d = await pipelines.CreateAsync(caller.Home, source, format, name, ct);
         return Results.Json(PipelineWithVersion(d), statusCode: StatusCodes.Status201Created);
     }
 
@@ -80,39 +83,39 @@ internal static class NativeApi
         return Results.Json(o);
     }
 
-    private static async Task<IResult> AddVersionAsync(string name, HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    private static async Task<IResult> AddVersionAsync(string name, HttpRequest req, NativeCaller caller, PipelineService pipelines, CancellationToken ct)
     {
         var (source, format) = await DefinitionAsync(req, ct);
-        var d = await pipelines.AddVersionAsync(Scope.Default, name, source, format, ct);
+        var d = await pipelines.AddVersionAsync(caller.Home, name, source, format, ct);
         return Results.Json(PipelineWithVersion(d), statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ListPipelinesAsync(HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    private static async Task<IResult> ListPipelinesAsync(HttpRequest req, NativeCaller caller, PipelineService pipelines, CancellationToken ct)
     {
-        var page = await pipelines.ListAsync(Scope.Default, PageSize(req), Query(req, "pageToken"), ct);
+        var page = await pipelines.ListAsync(caller.Home, PageSize(req), Query(req, "pageToken"), ct);
         return Results.Json(NativeJson.Page("pipelines", page, NativeJson.Pipeline));
     }
 
-    private static async Task<IResult> GetPipelineAsync(string name, HttpRequest req, PipelineService pipelines, CancellationToken ct)
+    private static async Task<IResult> GetPipelineAsync(string name, HttpRequest req, NativeCaller caller, PipelineService pipelines, CancellationToken ct)
     {
         var version = Query(req, "version") is { } v ? ParseInt(v, "version", 1, int.MaxValue) : (int?)null;
-        return Results.Json(PipelineWithVersion(await pipelines.GetAsync(Scope.Default, name, version, ct)));
+        return Results.Json(PipelineWithVersion(await pipelines.GetAsync(caller.Home, name, version, ct)));
     }
 
-    private static async Task<IResult> DeletePipelineAsync(string name, PipelineService pipelines, CancellationToken ct)
+    private static async Task<IResult> DeletePipelineAsync(string name, NativeCaller caller, PipelineService pipelines, CancellationToken ct)
     {
-        await pipelines.DeleteAsync(Scope.Default, name, ct);
+        await pipelines.DeleteAsync(caller.Home, name, ct);
         return Results.NoContent();
     }
 
-    private static async Task<IResult> ListVersionsAsync(string name, PipelineService pipelines, CancellationToken ct)
+    private static async Task<IResult> ListVersionsAsync(string name, NativeCaller caller, PipelineService pipelines, CancellationToken ct)
     {
-        var versions = await pipelines.VersionsAsync(Scope.Default, name, ct);
+        var versions = await pipelines.VersionsAsync(caller.Home, name, ct);
         return Results.Json(new JsonObject { ["versions"] = new JsonArray([.. versions.Select(v => (JsonNode)NativeJson.Version(v, false))]) });
     }
 
-    private static async Task<IResult> GetVersionAsync(string name, int version, PipelineService pipelines, CancellationToken ct) =>
-        Results.Json(PipelineWithVersion(await pipelines.GetAsync(Scope.Default, name, version, ct)));
+    private static async Task<IResult> GetVersionAsync(string name, int version, NativeCaller caller, PipelineService pipelines, CancellationToken ct) =>
+        Results.Json(PipelineWithVersion(await pipelines.GetAsync(caller.Home, name, version, ct)));
 
     private static JsonObject PipelineWithVersion(PipelineDetail d)
     {
@@ -157,7 +160,7 @@ internal static class NativeApi
 
     // ---- runs ----
 
-    private static async Task<IResult> StartRunAsync(HttpRequest req, RunService runs, CancellationToken ct)
+    private static async Task<IResult> StartRunAsync(HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct);
         var pipeline = r.String("pipeline", 128);
@@ -178,16 +181,17 @@ internal static class NativeApi
         r.Done();
         var d = await runs.StartAsync(new StartRunRequest
         {
-            Pipeline = pipeline!, Version = version is { } vv ? (int)vv : null, Parameters = parameters, Labels = labels, DisplayName = displayName,
-            RunId = runId, IdempotencyToken = token, Caller = Caller(req),
+            Scope = caller.Home, Pipeline = pipeline!, Version = version is { } vv ? (int)vv : null, Parameters = parameters, Labels = labels, DisplayName = displayName,
+            RunId = runId, IdempotencyToken = token, Caller = Caller(req, caller),
         }, ct);
         return Results.Json(NativeJson.Run(d.Run, d.Steps), statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ListRunsAsync(HttpRequest req, RunService runs, CancellationToken ct)
+    private static async Task<IResult> ListRunsAsync(HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var query = new RunQuery
         {
+            Scope = caller.Sees,
             PipelineName = Query(req, "pipeline"),
             States = States(req.Query["state"]),
             Labels = LabelFilter(req.Query["label"]),
@@ -204,13 +208,13 @@ internal static class NativeApi
         return Results.Json(NativeJson.Page("runs", page, r => NativeJson.Run(r)));
     }
 
-    private static async Task<IResult> GetRunAsync(string id, RunService runs, CancellationToken ct)
+    private static async Task<IResult> GetRunAsync(string id, NativeCaller caller, RunService runs, CancellationToken ct)
     {
-        var d = await runs.GetAsync(id, null, ct);
+        var d = await runs.GetAsync(id, caller.Sees, ct);
         return Results.Json(NativeJson.Run(d.Run, d.Steps, await runs.PlanAsync(d.Run, ct)));
     }
 
-    private static async Task<IResult> StopRunAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
+    private static async Task<IResult> StopRunAsync(string id, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct, emptyIsObject: true);
         var reason = r.String("reason", 1024);
@@ -219,7 +223,8 @@ internal static class NativeApi
         r.Done();
         var a = await runs.StopAsync(new StopRunRequest
         {
-            RunId = id, Reason = reason, Grace = grace is { } g ? TimeSpan.FromSeconds(g) : null, IdempotencyToken = token, Caller = Caller(req),
+            RunId = id, Scope = caller.Sees, Reason = reason, Grace = grace is { } g ? TimeSpan.FromSeconds(g) : null, IdempotencyToken = token,
+            Caller = Caller(req, caller),
         }, ct);
         var o = NativeJson.Run(a.Run);
         o["answeredState"] = a.AnsweredState.ToString();
@@ -227,7 +232,7 @@ internal static class NativeApi
         return Results.Json(o, statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> RetryRunAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
+    private static async Task<IResult> RetryRunAsync(string id, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct, emptyIsObject: true);
         var parallel = r.Number("maxParallelSteps", 1, 100_000);
@@ -235,12 +240,12 @@ internal static class NativeApi
         r.Done();
         var run = await runs.RetryAsync(new RetryRunRequest
         {
-            RunId = id, MaxParallelSteps = parallel is { } p ? (int)p : null, IdempotencyToken = token, Caller = Caller(req),
+            RunId = id, Scope = caller.Sees, MaxParallelSteps = parallel is { } p ? (int)p : null, IdempotencyToken = token, Caller = Caller(req, caller),
         }, ct);
         return Results.Json(NativeJson.Run(run), statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> BatchStopAsync(HttpRequest req, OperationService ops, CancellationToken ct)
+    private static async Task<IResult> BatchStopAsync(HttpRequest req, NativeCaller caller, OperationService ops, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct);
         var ids = r.StringList("runIds", OperationService.MaxBatch);
@@ -255,7 +260,8 @@ internal static class NativeApi
         r.Done();
         var op = await ops.BatchStopAsync(new BatchStopRequest
         {
-            RunIds = ids, Filter = f, Reason = reason, Grace = grace is { } g ? TimeSpan.FromSeconds(g) : null, Caller = Caller(req),
+            Scope = caller.Sees, RunIds = ids, Filter = f, Reason = reason, Grace = grace is { } g ? TimeSpan.FromSeconds(g) : null,
+            Caller = Caller(req, caller),
         }, ct);
         return Results.Json(NativeJson.Operation(op), statusCode: StatusCodes.Status202Accepted);
     }
@@ -309,36 +315,36 @@ internal static class NativeApi
         return new RunFilter { Pipeline = pipeline, States = states, Labels = labels };
     }
 
-    private static async Task<IResult> DeleteRunAsync(string id, RunService runs, CancellationToken ct)
+    private static async Task<IResult> DeleteRunAsync(string id, NativeCaller caller, RunService runs, CancellationToken ct)
     {
-        await runs.DeleteAsync(id, null, ct);
+        await runs.DeleteAsync(id, caller.Sees, ct);
         return Results.NoContent();
     }
 
-    private static async Task<IResult> GetStepsAsync(string id, RunService runs, CancellationToken ct)
+    private static async Task<IResult> GetStepsAsync(string id, NativeCaller caller, RunService runs, CancellationToken ct)
     {
-        var d = await runs.GetAsync(id, null, ct);
+        var d = await runs.GetAsync(id, caller.Sees, ct);
         var plan = await runs.PlanAsync(d.Run, ct);
         return Results.Json(new JsonObject { ["steps"] = new JsonArray([.. d.Steps.Select(s => (JsonNode)NativeJson.Step(s, plan?.Find(s.Name)))]) });
     }
 
-    private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, RunService runs, CancellationToken ct)
+    private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var after = Query(req, "after") is { } a ? ParseLong(a, "after") : 0;
-        var events = await runs.EventsAsync(id, null, after, 10_000, ct);
+        var events = await runs.EventsAsync(id, caller.Sees, after, 10_000, ct);
         return Results.Json(new JsonObject { ["events"] = new JsonArray([.. events.Select(e => (JsonNode)NativeJson.Event(e))]) });
     }
 
     // ---- operations ----
 
-    private static async Task<IResult> ListOperationsAsync(HttpRequest req, OperationService ops, CancellationToken ct)
+    private static async Task<IResult> ListOperationsAsync(HttpRequest req, NativeCaller caller, OperationService ops, CancellationToken ct)
     {
-        var page = await ops.ListAsync(null, PageSize(req), Query(req, "pageToken"), ct);
+        var page = await ops.ListAsync(caller.Sees, PageSize(req), Query(req, "pageToken"), ct);
         return Results.Json(NativeJson.Page("operations", page, NativeJson.Operation));
     }
 
-    private static async Task<IResult> GetOperationAsync(string id, OperationService ops, CancellationToken ct) =>
-        Results.Json(NativeJson.Operation(await ops.GetAsync(id, null, ct)));
+    private static async Task<IResult> GetOperationAsync(string id, NativeCaller caller, OperationService ops, CancellationToken ct) =>
+        Results.Json(NativeJson.Operation(await ops.GetAsync(id, caller.Sees, ct)));
 
     // ---- query helpers ----
 
@@ -399,15 +405,17 @@ internal static class NativeApi
         return problems.Count > 0 ? throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems) : map;
     }
 
-    /// <summary>Who is asking, for the run's history. Authentication arrives with the security work; until then a header may name the caller.</summary>
-    internal static string Caller(HttpRequest req)
+    /// <summary>Who is asking, for the run's history: the token's name, with what the client says of itself (X-Sluice-Caller,
+    /// e.g. the CLI's user) when it says something; development mode has only the client's word.</summary>
+    internal static string Caller(HttpRequest req, NativeCaller caller)
     {
         var who = req.Headers["X-Sluice-Caller"].FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(who) || who.Length > 128 || who.Any(char.IsControl))
+        var said = string.IsNullOrWhiteSpace(who) || who.Length > 128 || who.Any(char.IsControl) ? null : who;
+        if (ReferenceEquals(caller, NativeCaller.Dev))
         {
-            return "native-api";
+            return said ?? "native-api";
         }
-        return who;
+        return said is null ? $"token:{caller.Name}" : $"{said} via token:{caller.Name}";
     }
 
     internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);

@@ -19,13 +19,18 @@ internal static class ProblemResults
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    public static async Task WriteAsync(HttpContext http, int status, string title, string detail, IReadOnlyList<Problem>? problems = null)
+    public static async Task WriteAsync(HttpContext http, int status, string title, string detail, IReadOnlyList<Problem>? problems = null,
+        IReadOnlyDictionary<string, string>? headers = null)
     {
         if (http.Response.HasStarted)
         {
             return;
         }
         http.Response.Clear();
+        foreach (var (k, v) in headers ?? new Dictionary<string, string>())
+        {
+            http.Response.Headers[k] = v;
+        }
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/problem+json";
         var o = new JsonObject

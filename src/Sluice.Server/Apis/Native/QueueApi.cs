@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Sluice.Core.Api;
 using Sluice.Core.Domain;
 using Sluice.Core.Storage;
+using Sluice.Server.Auth;
 
 namespace Sluice.Server.Apis.Native;
 
@@ -14,11 +15,11 @@ internal static class QueueApi
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPut("/queues/{name}", CreateAsync);
+        api.MapPut("/queues/{name}", CreateAsync).WithMetadata(RequiresAccess.Admin);
         api.MapGet("/queues", ListAsync);
         api.MapGet("/queues/{name}", GetAsync);
-        api.MapDelete("/queues/{name}", DeleteAsync);
-        api.MapPost("/queues/{name}:purge", PurgeAsync);
+        api.MapDelete("/queues/{name}", DeleteAsync).WithMetadata(RequiresAccess.Admin);
+        api.MapPost("/queues/{name}:purge", PurgeAsync).WithMetadata(RequiresAccess.Admin);
         api.MapPost("/queues/{name}/messages", SendAsync);
         api.MapPost("/queues/{name}/messages:receive", ReceiveAsync);
         api.MapPost("/queues/{name}/messages:delete", DeleteMessageAsync);
@@ -26,7 +27,7 @@ internal static class QueueApi
         api.MapPost("/queues/{name}/messages:changeVisibility", ChangeVisibilityAsync);
     }
 
-    private static async Task<IResult> CreateAsync(string name, HttpRequest req, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(NativeCaller caller, string name, HttpRequest req, QueueService queues, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct, emptyIsObject: true);
         var settings = new QueueSettings
@@ -38,35 +39,35 @@ internal static class QueueApi
             MaximumMessageSize = Whole(r, "maximumMessageSize", QueueService.MinMessageSizeLimit, QueueService.MaxMessageSizeLimit),
         };
         r.Done();
-        var (queue, created) = await queues.CreateAsync(Scope.Default, name, settings, ct);
+        var (queue, created) = await queues.CreateAsync(caller.Home, name, settings, ct);
         return Results.Json(Queue(queue), statusCode: created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
 
-    private static async Task<IResult> ListAsync(HttpRequest req, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> ListAsync(NativeCaller caller, HttpRequest req, QueueService queues, CancellationToken ct)
     {
         var pageSize = NativeApi.Query(req, "pageSize") is { } s ? NativeApi.ParseInt(s, "pageSize", 1, QueueService.MaxPageSize) : 100;
-        var page = await queues.ListAsync(Scope.Default, NativeApi.Query(req, "prefix"), pageSize, NativeApi.Query(req, "pageToken"), ct);
+        var page = await queues.ListAsync(caller.Home, NativeApi.Query(req, "prefix"), pageSize, NativeApi.Query(req, "pageToken"), ct);
         return Results.Json(NativeJson.Page("queues", page, Queue));
     }
 
-    private static async Task<IResult> GetAsync(string name, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> GetAsync(NativeCaller caller, string name, QueueService queues, CancellationToken ct)
     {
-        var o = Queue(await queues.GetAsync(Scope.Default, name, ct));
-        var counts = await queues.CountAsync(Scope.Default, name, ct);
+        var o = Queue(await queues.GetAsync(caller.Home, name, ct));
+        var counts = await queues.CountAsync(caller.Home, name, ct);
         o["messages"] = new JsonObject { ["visible"] = counts.Visible, ["notVisible"] = counts.NotVisible, ["delayed"] = counts.Delayed };
         return Results.Json(o);
     }
 
-    private static async Task<IResult> DeleteAsync(string name, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(NativeCaller caller, string name, QueueService queues, CancellationToken ct)
     {
-        await queues.DeleteAsync(Scope.Default, name, ct);
+        await queues.DeleteAsync(caller.Home, name, ct);
         return Results.NoContent();
     }
 
-    private static async Task<IResult> PurgeAsync(string name, QueueService queues, CancellationToken ct) =>
-        Results.Json(new JsonObject { ["purged"] = await queues.PurgeAsync(Scope.Default, name, ct) });
+    private static async Task<IResult> PurgeAsync(NativeCaller caller, string name, QueueService queues, CancellationToken ct) =>
+        Results.Json(new JsonObject { ["purged"] = await queues.PurgeAsync(caller.Home, name, ct) });
 
-    private static async Task<IResult> SendAsync(string name, HttpRequest req, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> SendAsync(NativeCaller caller, string name, HttpRequest req, QueueService queues, CancellationToken ct)
     {
         // Not RequestReader: its 1 MiB limit is below the largest valid body once escaped.
         if (req.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
@@ -110,11 +111,11 @@ internal static class QueueApi
         {
             throw new SluiceException(ErrorKind.InvalidArgument, string.Join("; ", problems), problems);
         }
-        var sent = await queues.SendAsync(Scope.Default, name, body!, delay, ct);
+        var sent = await queues.SendAsync(caller.Home, name, body!, delay, ct);
         return Results.Json(new JsonObject { ["id"] = sent.Id, ["md5"] = sent.Md5 }, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ReceiveAsync(string name, HttpRequest req, QueueService queues, IHostApplicationLifetime lifetime,
+    private static async Task<IResult> ReceiveAsync(NativeCaller caller, string name, HttpRequest req, QueueService queues, IHostApplicationLifetime lifetime,
         CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct, emptyIsObject: true);
@@ -127,7 +128,7 @@ internal static class QueueApi
         IReadOnlyList<QueueMessage> messages;
         try
         {
-            messages = await queues.ReceiveAsync(Scope.Default, name, max, visibility, wait, both.Token);
+            messages = await queues.ReceiveAsync(caller.Home, name, max, visibility, wait, both.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested && lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -136,7 +137,7 @@ internal static class QueueApi
         return Results.Json(new JsonObject { ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)Message(m))]) });
     }
 
-    private static async Task<IResult> DeleteMessageAsync(string name, HttpRequest req, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> DeleteMessageAsync(NativeCaller caller, string name, HttpRequest req, QueueService queues, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct);
         var handle = r.String("receiptHandle", 1024);
@@ -145,16 +146,16 @@ internal static class QueueApi
             r.Problem("receiptHandle", "is required");
         }
         r.Done();
-        return Results.Json(new JsonObject { ["deleted"] = await queues.DeleteMessageAsync(Scope.Default, name, handle!, ct) });
+        return Results.Json(new JsonObject { ["deleted"] = await queues.DeleteMessageAsync(caller.Home, name, handle!, ct) });
     }
 
-    private static async Task<IResult> DeleteMessageByPathAsync(string name, string receiptHandle, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> DeleteMessageByPathAsync(NativeCaller caller, string name, string receiptHandle, QueueService queues, CancellationToken ct)
     {
-        await queues.DeleteMessageAsync(Scope.Default, name, receiptHandle, ct);
+        await queues.DeleteMessageAsync(caller.Home, name, receiptHandle, ct);
         return Results.NoContent();
     }
 
-    private static async Task<IResult> ChangeVisibilityAsync(string name, HttpRequest req, QueueService queues, CancellationToken ct)
+    private static async Task<IResult> ChangeVisibilityAsync(NativeCaller caller, string name, HttpRequest req, QueueService queues, CancellationToken ct)
     {
         var r = await RequestReader.ReadAsync(req, ct);
         var handle = r.String("receiptHandle", 1024);
@@ -168,7 +169,7 @@ internal static class QueueApi
             r.Problem("visibilityTimeoutSeconds", "is required: a whole number of seconds");
         }
         r.Done();
-        await queues.ChangeVisibilityAsync(Scope.Default, name, handle!, timeout!.Value, ct);
+        await queues.ChangeVisibilityAsync(caller.Home, name, handle!, timeout!.Value, ct);
         return Results.NoContent();
     }
 

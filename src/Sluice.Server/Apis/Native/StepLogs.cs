@@ -1,12 +1,13 @@
 using Sluice.Core.Api;
 using Sluice.Core.Domain;
+using Sluice.Server.Auth;
 
 namespace Sluice.Server.Apis.Native;
 
 /// <summary>GET /api/v1/runs/{id}/steps/{step}/logs: a step's stdout or stderr, optionally followed until the step ends.</summary>
 internal static class StepLogs
 {
-    public static async Task StreamAsync(string id, string step, HttpContext http, RunService runs, TimeProvider time,
+    public static async Task StreamAsync(string id, string step, HttpContext http, NativeCaller caller, RunService runs, TimeProvider time,
         IHostApplicationLifetime lifetime)
     {
         // A followed log of a long step would otherwise hold up the server's shutdown.
@@ -21,7 +22,7 @@ internal static class StepLogs
             "true" or "1" => true,
             _ => throw SluiceException.Invalid("follow must be true or false"),
         };
-        var (s, path) = await runs.LogPathAsync(id, null, step, attempt, stream, ct);
+        var (s, path) = await runs.LogPathAsync(id, caller.Sees, step, attempt, stream, ct);
         http.Response.ContentType = "text/plain; charset=utf-8";
         long offset = 0;
         var buffer = new byte[64 * 1024];
@@ -54,7 +55,7 @@ internal static class StepLogs
                 break;
             }
             // Once the attempt has ended, one more read drains what it wrote last.
-            var (now, _) = await runs.LogPathAsync(id, null, step, fixedAttempt, stream, ct);
+            var (now, _) = await runs.LogPathAsync(id, caller.Sees, step, fixedAttempt, stream, ct);
             last = now.State.IsTerminal() || now.Attempt != fixedAttempt;
         }
     }

@@ -297,12 +297,14 @@ internal static class VertexApi
         var ids = new List<string>();
         foreach (var (p, l, id) in VertexRequests.BatchNames(body))
         {
-            var scope = c.Service<VertexAccess>().ScopeOf(c.Http.Request, p, l);
-            if (scope != c.Scope)
+            // Where the name points is checked before who may go there: a name under another parent is invalid whoever asks.
+            var access = c.Service<VertexAccess>();
+            if (access.Resolve(p, l) != c.Scope)
             {
                 throw VertexRequests.Invalid(
                     $"{VertexMapper.JobName(p, l, id)} is not under the parent {VertexMapper.Parent(c.Project, c.Location)}; nothing was done");
             }
+            access.ScopeOf(c.Http.Request, p, l);
             ids.Add(id);
         }
         return ids;

@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const {v1, helpers} = require('@google-cloud/aiplatform');
-const {PassThroughClient} = require('google-auth-library');
+const {OAuth2Client, PassThroughClient} = require('google-auth-library');
 
 const [port, specsDir, suffix] = process.argv.slice(2);
 const parent = 'projects/my-proj/locations/us-central1';
@@ -14,8 +14,18 @@ const parent = 'projects/my-proj/locations/us-central1';
 const parentByNumber = 'projects/123456789012/locations/us-central1';
 const out = {};
 
+// With SLUICE_VERTEX_TOKEN, the client authenticates as a Google client does with an access token (Authorization: Bearer);
+// without it, it sends no credentials at all.
+function authClient() {
+  const token = process.env.SLUICE_VERTEX_TOKEN;
+  if (!token) return new PassThroughClient();
+  const c = new OAuth2Client();
+  c.setCredentials({access_token: token});
+  return c;
+}
+
 const client = new v1.PipelineServiceClient({
-  apiEndpoint: '127.0.0.1', port: Number(port), protocol: 'http', fallback: true, authClient: new PassThroughClient(),
+  apiEndpoint: '127.0.0.1', port: Number(port), protocol: 'http', fallback: true, authClient: authClient(),
 });
 
 const spec = name => JSON.parse(fs.readFileSync(path.join(specsDir, name + '.json'), 'utf8'));
