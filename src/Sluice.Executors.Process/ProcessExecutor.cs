@@ -107,10 +107,11 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor, IOrphanR
 
         // Identity: the recorded pid and start time, or (when the server died before recording them) the pid the
         // supervisor wrote, checked against the supervisor's command line.
-        var pid = record.Process?.Pid ?? StepFiles.ReadPid(dir);
+        // A supervisor spawned just before the server went down may not have written its pid yet: it is found by its argv.
+        var pid = record.Process?.Pid ?? StepFiles.ReadPid(dir) ?? FindSupervisor(dir);
         if (pid is null && !stopping && StepFiles.ReadExitCode(dir) is null)
         {
-            // Neither a recorded pid nor the one the supervisor writes first thing, nor an exit status: the server went down
+            // No recorded pid, no pid file, no live supervisor of this directory and no exit status: the server went down
             // after recording the step as starting and before it spawned it. The attempt never ran, so it runs now (found by
             // the kill -9 test: such a step used to fail as lost).
             return StartAsync(start, ct);
@@ -179,6 +180,19 @@ public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor, IOrphanR
             }
         }
         return killed;
+    }
+
+    /// <summary>The live supervisor whose argv names <paramref name="dir"/>, if any (one scan of /proc).</summary>
+    private static int? FindSupervisor(string dir)
+    {
+        foreach (var p in ProcFs.AllProcesses())
+        {
+            if (p.Alive && IsSupervisorOf(p, dir, false))
+            {
+                return p.Pid;
+            }
+        }
+        return null;
     }
 
     private static Task<IStepExecution> Ended(StepOutcome outcome) => Task.FromResult<IStepExecution>(new EndedExecution(outcome));

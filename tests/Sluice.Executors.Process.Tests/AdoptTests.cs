@@ -112,6 +112,30 @@ public sealed class AdoptTests : IDisposable
     }
 
     [Fact]
+    public async Task AdoptAsync_SupervisorRunningButNoPidFileYet_AdoptsItInsteadOfStartingAgain()
+    {
+        // Spawned just before the server went down, before the supervisor wrote its pid: the step is running, so adopting
+        // it must not start a second attempt.
+        var start = Shell(temp, """
+            echo ran >> "$SLUICE_STEP_DIR/ran"
+            while [ ! -e "$SLUICE_STEP_DIR/go" ]; do sleep 0.05; done
+            """);
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var pid = first.Process!.Pid;
+        await WaitForFileAsync(Path.Combine(start.Directory, "ran"));
+        await first.DisposeAsync();
+        File.Delete(Path.Combine(start.Directory, "pid"));
+
+        await using var adopted = await NewServer().AdoptAsync(start, Record(start, process: null), CancellationToken.None);
+        await File.WriteAllTextAsync(Path.Combine(start.Directory, "go"), "");
+        var outcome = await Outcome(adopted);
+
+        Assert.True(outcome.Kind == OutcomeKind.Succeeded, outcome.Reason);
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(start.Directory, "ran")));
+        Assert.False(IsAlive(pid));
+    }
+
+    [Fact]
     public async Task AdoptAsync_RecordedPidNowSomeoneElses_IsNotTouched()
     {
         // A recorded pid whose start time does not match is another process that reuses the number.
