@@ -118,9 +118,9 @@ public sealed class MultiNodeTests
     public async Task Kill9_NodeOnAnotherMachine_AfterItsLeaseItsStepsAreLostRetriedOrStoppedAndNoRunIsLeftActive()
     {
         // a's lease is longer than b's, so that a loaded test machine stalling a's renewals for a moment does not end it.
-        await using var n = await Nodes.StartAsync(await TestDatabase.NewSchemaAsync(), ["--host-id", "machine-a", "--lease-seconds", "4"],
-            ["--host-id", "machine-b"]);
-        var (a, b) = (n[0], n[1]);
+        // b joins once a has claimed the runs: a new run goes to whichever node claims it first, and this test is about a's.
+        await using var n = await Nodes.StartAsync(await TestDatabase.NewSchemaAsync(), ["--host-id", "machine-a", "--lease-seconds", "4"]);
+        var a = n[0];
         var retried = await PipelineAsync(a,
             "touch $SLUICE_STEP_DIR/ready; [ \"$SLUICE_ATTEMPT\" = 2 ] && exit 0; while [ ! -f $SLUICE_STEP_DIR/go ]; do sleep 0.02; done",
             "    retries: { count: 1, backoff: 0 }\n");
@@ -136,6 +136,7 @@ public sealed class MultiNodeTests
         {
             pids.Add((await a.GetRunAsync(id)).StepOf("work")["pid"]!.GetValue<int>());
         }
+        var b = await n.AddAsync("--host-id", "machine-b");
 
         // While a renews its lease, b leaves a's runs alone however long they run: wait until a has renewed past its lease.
         var runningSince = TimeProvider.System.GetUtcNow();
