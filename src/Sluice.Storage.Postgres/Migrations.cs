@@ -1,18 +1,15 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Npgsql;
+using Sluice.Core.Storage;
 
 namespace Sluice.Storage.Postgres;
 
 /// <summary>Forward-only schema versions: the embedded Schema/NNN_name.sql scripts, applied in order, once, by one node.</summary>
-internal static partial class Migrations
+internal static class Migrations
 {
     /// <summary>Taken for the migrating transaction, so that nodes starting together apply each version once.</summary>
     private const long LockKey = 0x51_75_69_63_65_00_01;
 
-    public sealed record Migration(int Version, string Name, string Sql);
-
-    public static IReadOnlyList<Migration> All { get; } = Load();
+    public static IReadOnlyList<SchemaScript> All { get; } = SchemaScripts.Load(typeof(Migrations).Assembly);
 
     public static int Latest => All[^1].Version;
 
@@ -41,34 +38,4 @@ internal static partial class Migrations
         }
         return done;
     }
-
-    private static List<Migration> Load()
-    {
-        var assembly = typeof(Migrations).Assembly;
-        var migrations = new List<Migration>();
-        foreach (var resource in assembly.GetManifestResourceNames())
-        {
-            var match = ScriptName().Match(resource);
-            if (!match.Success)
-            {
-                continue;
-            }
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var text = new StreamReader(stream);
-            migrations.Add(new Migration(
-                int.Parse(match.Groups["version"].Value, CultureInfo.InvariantCulture), match.Groups["name"].Value, text.ReadToEnd()));
-        }
-        migrations.Sort((a, b) => a.Version.CompareTo(b.Version));
-        for (var i = 0; i < migrations.Count; i++)
-        {
-            if (migrations[i].Version != i + 1)
-            {
-                throw new InvalidOperationException($"Schema scripts must be numbered 1, 2, 3...; found {migrations[i].Version} at {i + 1}.");
-            }
-        }
-        return migrations.Count > 0 ? migrations : throw new InvalidOperationException("No schema scripts are embedded.");
-    }
-
-    [GeneratedRegex(@"\.Schema\.(?<version>\d+)_(?<name>[A-Za-z0-9_]+)\.sql$")]
-    private static partial Regex ScriptName();
 }

@@ -1,16 +1,13 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
+using Sluice.Core.Storage;
 
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>Forward-only schema versions: the embedded Schema/NNN_name.sql scripts, applied in order.</summary>
-internal static partial class Migrations
+internal static class Migrations
 {
-    public sealed record Migration(int Version, string Name, string Sql);
-
     /// <summary>Every script in this build, in version order.</summary>
-    public static IReadOnlyList<Migration> All { get; } = Load();
+    public static IReadOnlyList<SchemaScript> All { get; } = SchemaScripts.Load(typeof(Migrations).Assembly);
 
     public static int Latest => All[^1].Version;
 
@@ -57,34 +54,4 @@ internal static partial class Migrations
         await transaction.CommitAsync(ct);
         return done;
     }
-
-    private static List<Migration> Load()
-    {
-        var assembly = typeof(Migrations).Assembly;
-        var migrations = new List<Migration>();
-        foreach (var resource in assembly.GetManifestResourceNames())
-        {
-            var match = ScriptName().Match(resource);
-            if (!match.Success)
-            {
-                continue;
-            }
-            using var stream = assembly.GetManifestResourceStream(resource)!;
-            using var text = new StreamReader(stream);
-            migrations.Add(new Migration(
-                int.Parse(match.Groups["version"].Value, CultureInfo.InvariantCulture), match.Groups["name"].Value, text.ReadToEnd()));
-        }
-        migrations.Sort((a, b) => a.Version.CompareTo(b.Version));
-        for (var i = 0; i < migrations.Count; i++)
-        {
-            if (migrations[i].Version != i + 1)
-            {
-                throw new InvalidOperationException($"Schema scripts must be numbered 1, 2, 3...; found {migrations[i].Version} at {i + 1}.");
-            }
-        }
-        return migrations.Count > 0 ? migrations : throw new InvalidOperationException("No schema scripts are embedded.");
-    }
-
-    [GeneratedRegex(@"\.Schema\.(?<version>\d+)_(?<name>[A-Za-z0-9_]+)\.sql$")]
-    private static partial Regex ScriptName();
 }
