@@ -69,6 +69,8 @@ public class SoakTests(ITestOutputHelper output)
         {
             await StopAsync(s, id, errors);
         }
+        // A callback run started in the last moments still waits for its answer: drain the queue before waiting for the ends.
+        await AnswerCallbacksAsync(s, errors, drain: true);
         foreach (var id in runs)
         {
             var st = (await s.WaitForRunAsync(id, x => x is "Succeeded" or "Failed" or "Stopped", TimeSpan.FromSeconds(60)))["state"]!.GetValue<string>();
@@ -77,7 +79,6 @@ public class SoakTests(ITestOutputHelper output)
                 errors.Add($"run {id} failed");
             }
         }
-        await AnswerCallbacksAsync(s, errors, drain: true);
 
         output.WriteLine($"{ops} operations in {clock.Elapsed.TotalSeconds:F0} s ({achieved:F1}/s, asked {rate}/s), {runs.Count} runs");
         output.WriteLine("RSS (MiB): " + string.Join(' ', rss.Select(r => (r.Kb / 1024).ToString(CultureInfo.InvariantCulture))));
