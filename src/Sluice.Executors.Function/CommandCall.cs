@@ -69,6 +69,7 @@ internal sealed class CommandCall : IStepExecution
     /// <summary>Starts the call; a function that cannot be started is an attempt that has already failed.</summary>
     public static IStepExecution Start(FunctionRecord f, string name, JsonObject arguments, TimeSpan limit, StepStart start, TimeProvider time)
     {
+        Reaper.Enable(time);
         var dir = Path.GetFullPath(start.Directory);
         Directory.CreateDirectory(dir);
         File.Delete(Path.Combine(dir, PidFile));
@@ -221,6 +222,7 @@ internal sealed class CommandCall : IStepExecution
         }
         new Span<byte>(info, Native.SigInfoSize).Clear();
         ok = ok && Wait(info, Native.WEXITED);
+        Reaper.Release(pgid);
         lock (gate)
         {
             Native.close(pidfd);

@@ -37,7 +37,9 @@ internal static class ProcScanner
         }
         try
         {
-            var snapshot = new Snapshot(started, ProcFs.AllProcesses().ToLookup(p => p.ProcessGroup));
+            var all = ProcFs.AllProcesses().ToList();
+            Reaper.ReapStrays(all);
+            var snapshot = new Snapshot(started, all.ToLookup(p => p.ProcessGroup));
             lock (Gate)
             {
                 if (last is null || last.StartedAt < started)

@@ -31,6 +31,9 @@ internal static unsafe partial class Native
     public const uint EPOLLONESHOT = 1u << 30;
 
     public const int P_PIDFD = 3;
+    public const int P_PID = 1;
+    public const int P_PGID = 2;
+    public const int PR_SET_CHILD_SUBREAPER = 36;
     public const int WEXITED = 4;
     public const int WNOHANG = 1;
     public const int WNOWAIT = 0x01000000;
@@ -65,6 +68,12 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int close(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int getsid(int pid);
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int epoll_create1(int flags);

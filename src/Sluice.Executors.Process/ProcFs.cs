@@ -100,10 +100,10 @@ internal static class ProcFs
         return neg ? -v : v;
     }
 
-    /// <summary>Whether a live (not zombie) process is in the group. kill(-pgid, 0) answers at once when the group is empty;
-    /// it also counts zombies, which a slow reaper may leave for a while, so then /proc is looked at.</summary>
-    public static bool GroupAlive(int pgid) =>
-        (Native.kill(-pgid, 0) == 0 || Native.LastError != Native.ESRCH) && AllProcesses().Any(p => p.ProcessGroup == pgid && p.Alive);
+    /// <summary>Whether a live (not zombie) process is in the group. kill(-pgid, 0) answers at once when the group is empty
+    /// (after reaping the members that came back to this process); it also counts zombies, which a slow reaper may leave
+    /// for a while, so then /proc is looked at.</summary>
+    public static bool GroupAlive(int pgid) => !Reaper.GroupGone(pgid) && AllProcesses().Any(p => p.ProcessGroup == pgid && p.Alive);
 
     /// <summary>Every process whose group is <paramref name="pgid"/>, zombies included.</summary>
     public static List<ProcStat> GroupMembers(int pgid) => AllProcesses().Where(p => p.ProcessGroup == pgid).ToList();

@@ -167,6 +167,8 @@ internal sealed class ProcessExecution : IStepExecution
             {
                 Native.close(pidfd);
                 pidfd = -1;
+                // Left running for the next server; should it end while this one still runs, the sweep reaps it.
+                Reaper.Release(pgid);
             }
             // Otherwise the watcher is calling OnLeaderExited, which closes the pidfd when it sees disposed.
             toPoke = poke;
@@ -242,6 +244,10 @@ internal sealed class ProcessExecution : IStepExecution
         var code = *(int*)(info + 8);
         var status = *(int*)(info + 24);
         var pid = *(int*)(info + 16);
+        if (pid != 0)
+        {
+            Reaper.Release(pid);
+        }
         if (pid == 0 || code == Native.CLD_EXITED)
         {
             return null;
@@ -301,9 +307,10 @@ internal sealed class ProcessExecution : IStepExecution
     }
 
     /// <summary>Waits until no live process of the group remains; false if the execution was disposed first.
-    /// kill(-pgid, 0) answers at once when the group is empty; it also counts zombies, which a slow pid 1 may leave
-    /// for seconds, so otherwise a /proc scan (shared with other executions) finds the live members and their pidfds
-    /// say when they end. Nothing is polled, except as a safety net.</summary>
+    /// kill(-pgid, 0) answers at once when the group is empty; it also counts zombies. Members whose parent died came
+    /// back to this process (it is a subreaper, see <see cref="Reaper"/>) and are reaped first, so a zombie left is
+    /// one that pid 1 must reap (an adopted step's) or a member still alive: then a /proc scan (shared with other
+    /// executions) finds the live members and their pidfds say when they end. Nothing is polled, except as a safety net.</summary>
     private async Task<bool> WaitGroupGoneAsync()
     {
         var pollDelay = MinPoll;
@@ -334,7 +341,7 @@ internal sealed class ProcessExecution : IStepExecution
                 killedAt = killTimestamp;
                 signalledAt = signalTimestamp;
             }
-            if (Native.kill(-pgid, 0) != 0 && Native.LastError == Native.ESRCH)
+            if (Reaper.GroupGone(pgid))
             {
                 return MarkGroupGone();
             }
@@ -346,6 +353,8 @@ internal sealed class ProcessExecution : IStepExecution
             var live = snapshot.ByGroup[pgid].Where(m => m.Alive).ToList();
             if (live.Count == 0)
             {
+                // Only zombies: those that came back to this process are reaped now.
+                Reaper.ReapGroup(pgid);
                 return MarkGroupGone();
             }
             using var exits = new ExitSet(live, out var unwatchable);

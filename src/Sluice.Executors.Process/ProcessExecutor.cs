@@ -11,8 +11,16 @@ namespace Sluice.Executors.Process;
 
 /// <summary>Runs process steps as local processes, each in its own session and process group, supervised by a tiny
 /// shell that records pid and exit status in the attempt's directory so that the step survives a server crash.</summary>
-public sealed class ProcessExecutor(TimeProvider time) : IStepExecutor, IOrphanReaper
+public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
 {
+    private readonly TimeProvider time;
+
+    public ProcessExecutor(TimeProvider time)
+    {
+        this.time = time;
+        Reaper.Enable(time);
+    }
+
     public string Kind => "process";
 
     public Task<IStepExecution> StartAsync(StepStart start, CancellationToken ct)

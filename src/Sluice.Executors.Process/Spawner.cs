@@ -31,7 +31,7 @@ internal static unsafe class Spawner
     }
 
     /// <summary>Starts argv[0] (looked up in PATH when <paramref name="searchPath"/>); returns the pid, which is also the
-    /// process group and session id.</summary>
+    /// process group and session id. The caller owns the child: it reaps it and then calls <see cref="Reaper.Release"/>.</summary>
     public static int Spawn(IReadOnlyList<string> argv, IReadOnlyList<string> environment, string workingDir, string stdinPath,
         string stdoutPath, string stderrPath, bool searchPath = true)
     {
@@ -76,9 +76,17 @@ internal static unsafe class Spawner
                     Native.POSIX_SPAWN_SETSID | Native.POSIX_SPAWN_SETSIGDEF | Native.POSIX_SPAWN_SETSIGMASK), "setflags");
 
                 int pid;
-                var rc = searchPath
-                    ? Native.posix_spawnp(&pid, file, fa, attr, argvPtr, envPtr)
-                    : Native.posix_spawn(&pid, file, fa, attr, argvPtr, envPtr);
+                int rc;
+                lock (Reaper.Gate)
+                {
+                    rc = searchPath
+                        ? Native.posix_spawnp(&pid, file, fa, attr, argvPtr, envPtr)
+                        : Native.posix_spawn(&pid, file, fa, attr, argvPtr, envPtr);
+                    if (rc == 0)
+                    {
+                        Reaper.OwnLocked(pid);
+                    }
+                }
                 if (rc != 0)
                 {
                     throw new SpawnException($"could not start {argv[0]}: {Native.Describe(rc)}");
