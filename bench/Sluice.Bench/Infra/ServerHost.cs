@@ -61,6 +61,15 @@ internal sealed class ServerHost : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
         psi.Environment["LOG"] = Path.Combine(dataDir, "server.log");
+        // SLUICE_BENCH_SERVER_ENV="K=V K2=V2": extra environment for every server (runtime knobs compared side by side).
+        foreach (var kv in (Environment.GetEnvironmentVariable("SLUICE_BENCH_SERVER_ENV") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = kv.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                psi.Environment[kv[..eq]] = kv[(eq + 1)..];
+            }
+        }
         foreach (var (k, v) in env ?? new Dictionary<string, string>())
         {
             psi.Environment[k] = v;
