@@ -14,6 +14,9 @@ internal sealed class Session(SqliteConnection connection) : IDisposable
 
     public SqliteConnection Connection => connection;
 
+    /// <summary>Inside <see cref="InTransaction{T}"/>, and SQLite has not rolled the transaction back on its own.</summary>
+    public bool TransactionOpen => _transaction is not null && SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0;
+
     /// <summary>The command for this SQL, prepared once per connection, with no parameters yet.</summary>
     public SqliteCommand Command(string sql)
     {

@@ -11,12 +11,14 @@ public sealed partial class SqliteStore : IRunStore, IPipelineStore, IOperationS
 {
     private readonly SessionPool _writer;
     private readonly SessionPool _readers;
+    private readonly GroupCommit _commits;
 
     private SqliteStore(string path, SessionPool writer, SessionPool readers)
     {
         DatabasePath = path;
         _writer = writer;
         _readers = readers;
+        _commits = new GroupCommit(writer);
     }
 
     public string DatabasePath { get; }
@@ -96,7 +98,7 @@ public sealed partial class SqliteStore : IRunStore, IPipelineStore, IOperationS
     {
         try
         {
-            return await _writer.UseAsync(session => session.InTransaction(write), ct);
+            return await _commits.WriteAsync(write, ct);
         }
         catch (SqliteException e) when (IsOutOfSpace(e))
         {
