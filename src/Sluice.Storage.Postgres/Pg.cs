@@ -7,6 +7,7 @@ using System.Text.Json.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 using Sluice.Core.Domain;
+using Sluice.Core.Storage;
 
 namespace Sluice.Storage.Postgres;
 
@@ -18,21 +19,6 @@ internal static class Pg
     public static long? Ticks(DateTimeOffset? time) => time?.UtcTicks;
 
     public static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
-
-    public static string? Json(JsonObject? value) => value?.ToJsonString();
-
-    public static JsonObject ParseObject(string json) =>
-        JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException("Stored JSON is not an object.");
-
-    public static string Labels(IReadOnlyDictionary<string, string> labels) =>
-        JsonSerializer.Serialize(labels, PgJson.Default.IReadOnlyDictionaryStringString);
-
-    public static Dictionary<string, string> ParseLabels(string json) =>
-        JsonSerializer.Deserialize(json, PgJson.Default.DictionaryStringString) ?? [];
-
-    public static string? Stop(StopInfo? stop) => stop is null ? null : JsonSerializer.Serialize(stop, PgJson.Default.StopInfo);
-
-    public static StopInfo? ParseStop(string? json) => json is null ? null : JsonSerializer.Deserialize(json, PgJson.Default.StopInfo);
 
     public static NpgsqlCommand Text(this NpgsqlCommand c, string name, string? value) => c.Add(name, NpgsqlDbType.Text, value);
 
@@ -88,7 +74,7 @@ internal static class Pg
 }
 
 /// <summary>Reads the columns of one row in the order they were selected.</summary>
-internal ref struct Row(NpgsqlDataReader reader)
+internal ref struct Row(NpgsqlDataReader reader) : IStoredRow
 {
     private int _next;
 
@@ -122,9 +108,9 @@ internal ref struct Row(NpgsqlDataReader reader)
 
     public DateTimeOffset? TimeOrNull() => Int64OrNull() is { } t ? Pg.Time(t) : null;
 
-    public JsonObject Json() => Pg.ParseObject(Text());
+    public JsonObject Json() => StoredValues.ParseObject(Text());
 
-    public JsonObject? JsonOrNull() => TextOrNull() is { } json ? Pg.ParseObject(json) : null;
+    public JsonObject? JsonOrNull() => TextOrNull() is { } json ? StoredValues.ParseObject(json) : null;
 
     public T Enum<T>() where T : struct, Enum => System.Enum.Parse<T>(Text());
 }
@@ -158,45 +144,3 @@ internal sealed class Filter
         return command;
     }
 }
-
-/// <summary>Opaque keyset cursors: base64url of a JSON array [kind, key, id] (the same form as the SQLite store's).</summary>
-internal static class PageToken
-{
-    public static string Encode(string kind, string key, string id) =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize([kind, key, id], PgJson.Default.StringArray)));
-
-    public static string Encode(string kind, DateTimeOffset time, string id) =>
-        Encode(kind, Pg.Ticks(time).ToString(CultureInfo.InvariantCulture), id);
-
-    public static (string Key, string Id) Decode(string kind, string token)
-    {
-        string[]? parts;
-        try
-        {
-            parts = JsonSerializer.Deserialize(Base64Url.DecodeFromChars(token), PgJson.Default.StringArray);
-        }
-        catch (Exception e) when (e is FormatException or JsonException)
-        {
-            throw new ArgumentException("The page token is malformed.", nameof(token), e);
-        }
-        if (parts is not [var k, { } key, { } id] || k != kind)
-        {
-            throw new ArgumentException("The page token is malformed.", nameof(token));
-        }
-        return (key, id);
-    }
-
-    public static (long Ticks, string Id) DecodeTime(string kind, string token)
-    {
-        var (key, id) = Decode(kind, token);
-        return long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) && ticks <= DateTimeOffset.MaxValue.UtcTicks
-            ? (ticks, id)
-            : throw new ArgumentException("The page token is malformed.", nameof(token));
-    }
-}
-
-[JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
-[JsonSerializable(typeof(Dictionary<string, string>))]
-[JsonSerializable(typeof(StopInfo))]
-[JsonSerializable(typeof(string[]))]
-internal sealed partial class PgJson : JsonSerializerContext;

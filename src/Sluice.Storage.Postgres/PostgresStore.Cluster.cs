@@ -155,7 +155,7 @@ public sealed partial class PostgresStore
                                SELECT id, @kind, @payload, @from_node, @created_at FROM r RETURNING id)
                     SELECT q.id, r.owner FROM q, r
                     """, c => c
-                .Text("run_id", request.RunId).Text("kind", request.Kind).Text("payload", Pg.Json(request.Payload))
+                .Text("run_id", request.RunId).Text("kind", request.Kind).Text("payload", StoredValues.Json(request.Payload))
                 .Text("from_node", request.From).Time("created_at", request.CreatedAt),
                 r => (Id: r.GetInt64(0), Owner: r.IsDBNull(1) ? null : r.GetString(1)), ct);
             if (rows is not [var row])
@@ -185,7 +185,7 @@ public sealed partial class PostgresStore
         {
             var from = await s.ScalarAsync(
                 "UPDATE run_requests SET answer = @answer, answered_at = @at WHERE id = @id AND answered_at IS NULL RETURNING from_node",
-                c => c.Int64("id", id).Text("answer", Pg.Json(answer)).Time("at", at), ct) as string;
+                c => c.Int64("id", id).Text("answer", StoredValues.Json(answer)).Time("at", at), ct) as string;
             if (from is null)
             {
                 return false;
@@ -246,7 +246,7 @@ public sealed partial class PostgresStore
         At = Pg.Time(reader.GetInt64(7)),
         Message = reader.IsDBNull(8) ? null : reader.GetString(8),
         Caller = reader.IsDBNull(9) ? null : reader.GetString(9),
-        Data = reader.IsDBNull(10) ? null : Pg.ParseObject(reader.GetString(10)),
+        Data = reader.IsDBNull(10) ? null : StoredValues.ParseObject(reader.GetString(10)),
     };
 
     private static NodeRecord ReadNode(NpgsqlDataReader reader)

@@ -66,10 +66,10 @@ public sealed partial class PostgresStore
             Scope = new Scope(row.Text(), row.Text()),
             Name = row.Text(),
             Kind = row.Text(),
-            Command = row.TextOrNull() is { } argv ? JsonSerializer.Deserialize(argv, PgJson.Default.StringArray) : null,
+            Command = row.TextOrNull() is { } argv ? StoredValues.ParseStrings(argv) : null,
             Url = row.TextOrNull(),
             TimeLimit = TimeSpan.FromTicks(row.Int64()),
-            Env = row.TextOrNull() is { } env ? Pg.ParseLabels(env) : null,
+            Env = row.TextOrNull() is { } env ? StoredValues.ParseLabels(env) : null,
             CreatedAt = row.Time(),
             UpdatedAt = row.Time(),
         };
@@ -84,7 +84,7 @@ file static class FunctionParameters
 
     public static NpgsqlCommand WithFunction(this NpgsqlCommand c, FunctionRecord f) => c
         .WithFunctionName(f.Scope, f.Name).Text("kind", f.Kind)
-        .Text("command", f.Command is null ? null : JsonSerializer.Serialize(f.Command.ToArray(), PgJson.Default.StringArray))
-        .Text("url", f.Url).Int64("time_limit", f.TimeLimit.Ticks).Text("env", f.Env is null ? null : Pg.Labels(f.Env))
+        .Text("command", f.Command is null ? null : StoredValues.Strings(f.Command))
+        .Text("url", f.Url).Int64("time_limit", f.TimeLimit.Ticks).Text("env", f.Env is null ? null : StoredValues.Labels(f.Env))
         .Time("created_at", f.CreatedAt).Time("updated_at", f.UpdatedAt);
 }

@@ -96,6 +96,6 @@ file static class OperationParameters
     public static NpgsqlCommand WithOperation(this NpgsqlCommand c, OperationRecord o) => c
         .Text("id", o.Id).Text("tenant", o.Scope.Tenant).Text("location", o.Scope.Location).Text("kind", o.Kind)
         .Int64("version", o.Version).Time("created_at", o.CreatedAt).Time("updated_at", o.UpdatedAt)
-        .Bool("done", o.Done).Text("request", Pg.Json(o.Request)).Text("results", Pg.Json(o.Results))
+        .Bool("done", o.Done).Text("request", StoredValues.Json(o.Request)).Text("results", StoredValues.Json(o.Results))
         .Text("error", o.Error).Text("face", o.Face);
 }

@@ -49,7 +49,7 @@ public sealed partial class PostgresStore
                     WHERE id = @id AND latest_version = @expected_latest AND NOT deleted
                     """, c => c
                 .Text("id", updated.Id).Int32("latest_version", updated.LatestVersion).Text("description", updated.Description)
-                .Time("updated_at", updated.UpdatedAt).Text("face_data", Pg.Json(updated.FaceData)).Int32("expected_latest", expectedLatest), ct);
+                .Time("updated_at", updated.UpdatedAt).Text("face_data", StoredValues.Json(updated.FaceData)).Int32("expected_latest", expectedLatest), ct);
             if (changed == 0)
             {
                 throw new ConcurrencyException($"Pipeline '{updated.Id}' is gone or its latest version is not {expectedLatest}.");
@@ -137,7 +137,7 @@ file static class PipelineParameters
     public static NpgsqlCommand WithPipeline(this NpgsqlCommand c, PipelineRecord p) => c
         .Text("id", p.Id).Text("tenant", p.Scope.Tenant).Text("location", p.Scope.Location).Text("name", p.Name)
         .Text("description", p.Description).Int32("latest_version", p.LatestVersion).Time("created_at", p.CreatedAt)
-        .Time("updated_at", p.UpdatedAt).Text("face", p.Face).Text("face_data", Pg.Json(p.FaceData));
+        .Time("updated_at", p.UpdatedAt).Text("face", p.Face).Text("face_data", StoredValues.Json(p.FaceData));
 
     public static NpgsqlCommand WithVersion(this NpgsqlCommand c, PipelineVersionRecord v) => c
         .Text("pipeline_id", v.PipelineId).Int32("version", v.Version).Text("format", v.Format).Text("source", v.Source)

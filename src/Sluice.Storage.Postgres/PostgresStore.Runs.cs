@@ -168,7 +168,7 @@ public sealed partial class PostgresStore
         }
         if (query.Labels is { Count: > 0 } labels)
         {
-            var doc = Pg.Labels(labels);
+            var doc = StoredValues.Labels(labels);
             filter.Where("labels_doc @> @labels::jsonb", c => c.Text("labels", doc));
         }
         var order = TimeKeyset(filter, RunsPage, query.PageToken, query.OldestFirst);
@@ -268,7 +268,7 @@ public sealed partial class PostgresStore
                 .TextArray("kind", [.. events.Select(e => e.Kind)]).TextArray("from_state", [.. events.Select(e => e.From!)])
                 .TextArray("to_state", [.. events.Select(e => e.To!)]).Int64Array("at", [.. events.Select(e => Pg.Ticks(e.At))])
                 .TextArray("message", [.. events.Select(e => e.Message!)]).TextArray("caller", [.. events.Select(e => e.Caller!)])
-                .TextArray("data", [.. events.Select(e => Pg.Json(e.Data)!)]),
+                .TextArray("data", [.. events.Select(e => StoredValues.Json(e.Data)!)]),
             r => r.GetInt64(0), ct);
         // RETURNING gives no order; the sequence was drawn in insertion order, so sorted numbers match the events.
         seqs.Sort();
@@ -325,83 +325,25 @@ public sealed partial class PostgresStore
     private static RunRecord ReadRun(NpgsqlDataReader reader)
     {
         var row = new Row(reader);
-        return new RunRecord
-        {
-            Id = row.Text(),
-            Scope = new Scope(row.Text(), row.Text()),
-            PipelineId = row.Text(),
-            PipelineName = row.Text(),
-            PipelineVersion = row.Int32(),
-            State = row.Enum<RunState>(),
-            Version = row.Int64(),
-            CreatedAt = row.Time(),
-            StartedAt = row.TimeOrNull(),
-            EndedAt = row.TimeOrNull(),
-            UpdatedAt = row.Time(),
-            Parameters = row.Json(),
-            Labels = Pg.ParseLabels(row.Text()),
-            DisplayName = row.TextOrNull(),
-            Error = row.TextOrNull(),
-            Stop = Pg.ParseStop(row.TextOrNull()),
-            Face = row.Text(),
-            FaceData = row.JsonOrNull(),
-            Description = row.TextOrNull(),
-            MaxParallelSteps = row.Int32OrNull(),
-        };
+        return StoredRecords.Run(ref row);
     }
 
     private static StepRecord ReadStep(NpgsqlDataReader reader)
     {
         var row = new Row(reader);
-        return new StepRecord
-        {
-            RunId = row.Text(),
-            Name = row.Text(),
-            Kind = row.Text(),
-            State = row.Enum<StepState>(),
-            Version = row.Int64(),
-            Attempt = row.Int32(),
-            StartedAt = row.TimeOrNull(),
-            EndedAt = row.TimeOrNull(),
-            NotBefore = row.TimeOrNull(),
-            Reason = row.TextOrNull(),
-            ExitCode = row.Int32OrNull(),
-            Inputs = row.JsonOrNull(),
-            Outputs = row.JsonOrNull(),
-            Process = (row.Int32OrNull(), row.Int64OrNull()) is ({ } pid, { } startTime) ? new ProcessHandle(pid, startTime) : null,
-            ExecutorData = row.JsonOrNull(),
-        };
+        return StoredRecords.Step(ref row);
     }
 
     private static RunEvent ReadEvent(NpgsqlDataReader reader)
     {
         var row = new Row(reader);
-        return new RunEvent
-        {
-            Seq = row.Int64(),
-            RunId = row.Text(),
-            Step = row.TextOrNull(),
-            Kind = row.Text(),
-            From = row.TextOrNull(),
-            To = row.TextOrNull(),
-            At = row.Time(),
-            Message = row.TextOrNull(),
-            Caller = row.TextOrNull(),
-            Data = row.JsonOrNull(),
-        };
+        return StoredRecords.Event(ref row);
     }
 
     private static IdempotencyRecord ReadIdempotency(NpgsqlDataReader reader)
     {
         var row = new Row(reader);
-        return new IdempotencyRecord
-        {
-            Scope = row.Text(),
-            Token = row.Text(),
-            RequestHash = row.Text(),
-            Response = row.Text(),
-            CreatedAt = row.Time(),
-        };
+        return StoredRecords.Idempotency(ref row);
     }
 }
 
@@ -413,15 +355,15 @@ file static class RunParameters
         .Text("pipeline_id", r.PipelineId).Text("pipeline_name", r.PipelineName).Int32("pipeline_version", r.PipelineVersion)
         .Text("state", r.State.ToString()).Int64("version", r.Version).Time("created_at", r.CreatedAt)
         .Time("started_at", r.StartedAt).Time("ended_at", r.EndedAt).Time("updated_at", r.UpdatedAt)
-        .Text("parameters", Pg.Json(r.Parameters)).Text("labels", Pg.Labels(r.Labels)).Text("display_name", r.DisplayName)
-        .Text("error", r.Error).Text("stop", Pg.Stop(r.Stop)).Text("face", r.Face).Text("face_data", Pg.Json(r.FaceData))
+        .Text("parameters", StoredValues.Json(r.Parameters)).Text("labels", StoredValues.Labels(r.Labels)).Text("display_name", r.DisplayName)
+        .Text("error", r.Error).Text("stop", StoredValues.Stop(r.Stop)).Text("face", r.Face).Text("face_data", StoredValues.Json(r.FaceData))
         .Text("description", r.Description).Int32("max_parallel_steps", r.MaxParallelSteps);
 
     public static NpgsqlCommand WithStep(this NpgsqlCommand c, StepRecord s) => c
         .Text("run_id", s.RunId).Text("name", s.Name).Text("kind", s.Kind).Text("state", s.State.ToString())
         .Int64("version", s.Version).Int32("attempt", s.Attempt).Time("started_at", s.StartedAt)
         .Time("ended_at", s.EndedAt).Time("not_before", s.NotBefore).Text("reason", s.Reason)
-        .Int32("exit_code", s.ExitCode).Text("inputs", Pg.Json(s.Inputs)).Text("outputs", Pg.Json(s.Outputs))
+        .Int32("exit_code", s.ExitCode).Text("inputs", StoredValues.Json(s.Inputs)).Text("outputs", StoredValues.Json(s.Outputs))
         .Int32("process_pid", s.Process?.Pid).Int64("process_start_time", s.Process?.StartTime)
-        .Text("executor_data", Pg.Json(s.ExecutorData));
+        .Text("executor_data", StoredValues.Json(s.ExecutorData));
 }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using Sluice.Core.Domain;
+using Sluice.Core.Storage;
 
 namespace Sluice.Storage.Sqlite;
 
@@ -18,21 +19,6 @@ internal static class Db
     public static long? Ticks(DateTimeOffset? time) => time?.UtcTicks;
 
     public static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
-
-    public static string? Json(JsonObject? value) => value?.ToJsonString();
-
-    public static JsonObject ParseObject(string json) =>
-        JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException("Stored JSON is not an object.");
-
-    public static string Labels(IReadOnlyDictionary<string, string> labels) =>
-        JsonSerializer.Serialize(labels, StoreJson.Default.IReadOnlyDictionaryStringString);
-
-    public static Dictionary<string, string> ParseLabels(string json) =>
-        JsonSerializer.Deserialize(json, StoreJson.Default.DictionaryStringString) ?? [];
-
-    public static string? Stop(StopInfo? stop) => stop is null ? null : JsonSerializer.Serialize(stop, StoreJson.Default.StopInfo);
-
-    public static StopInfo? ParseStop(string? json) => json is null ? null : JsonSerializer.Deserialize(json, StoreJson.Default.StopInfo);
 
     /// <summary>Adds a parameter; null becomes SQL NULL.</summary>
     public static SqliteCommand With(this SqliteCommand command, string name, object? value)
@@ -71,7 +57,7 @@ internal static class Db
 }
 
 /// <summary>Reads the columns of one row in the order they were selected.</summary>
-internal ref struct Row(SqliteDataReader reader)
+internal ref struct Row(SqliteDataReader reader) : IStoredRow
 {
     private int _next;
 
@@ -101,9 +87,9 @@ internal ref struct Row(SqliteDataReader reader)
 
     public DateTimeOffset? TimeOrNull() => Int64OrNull() is { } t ? Db.Time(t) : null;
 
-    public JsonObject Json() => Db.ParseObject(Text());
+    public JsonObject Json() => StoredValues.ParseObject(Text());
 
-    public JsonObject? JsonOrNull() => TextOrNull() is { } json ? Db.ParseObject(json) : null;
+    public JsonObject? JsonOrNull() => TextOrNull() is { } json ? StoredValues.ParseObject(json) : null;
 
     public T Enum<T>() where T : struct, Enum => System.Enum.Parse<T>(Text());
 }
@@ -148,48 +134,3 @@ internal sealed class Filter
         return command;
     }
 }
-
-/// <summary>Opaque keyset cursors: base64url of a JSON array [kind, key, id].</summary>
-internal static class PageToken
-{
-    public static string Encode(string kind, string key, string id) =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(JsonSerializer.Serialize([kind, key, id], StoreJson.Default.StringArray)));
-
-    public static string Encode(string kind, DateTimeOffset time, string id) =>
-        Encode(kind, Db.Ticks(time).ToString(CultureInfo.InvariantCulture), id);
-
-    public static (string Key, string Id) Decode(string kind, string token)
-    {
-        string[]? parts;
-        try
-        {
-            parts = JsonSerializer.Deserialize(Base64Url.DecodeFromChars(token), StoreJson.Default.StringArray);
-        }
-        catch (Exception e) when (e is FormatException or JsonException)
-        {
-            throw Malformed(nameof(token), e);
-        }
-        if (parts is not [var k, { } key, { } id] || k != kind)
-        {
-            throw Malformed(nameof(token), null);
-        }
-        return (key, id);
-    }
-
-    public static (long Ticks, string Id) DecodeTime(string kind, string token)
-    {
-        var (key, id) = Decode(kind, token);
-        return long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-               && ticks <= DateTimeOffset.MaxValue.UtcTicks
-            ? (ticks, id)
-            : throw Malformed(nameof(token), null);
-    }
-
-    private static ArgumentException Malformed(string paramName, Exception? inner) => new("The page token is malformed.", paramName, inner);
-}
-
-[JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
-[JsonSerializable(typeof(Dictionary<string, string>))]
-[JsonSerializable(typeof(StopInfo))]
-[JsonSerializable(typeof(string[]))]
-internal sealed partial class StoreJson : JsonSerializerContext;

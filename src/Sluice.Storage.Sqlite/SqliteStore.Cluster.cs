@@ -123,7 +123,7 @@ public sealed partial class SqliteStore : IClusterStore
                     SELECT id, @kind, @payload, @from_node, @created_at FROM runs WHERE id = @run_id
                     RETURNING id
                     """)
-                .With("@run_id", request.RunId).With("@kind", request.Kind).With("@payload", Db.Json(request.Payload))
+                .With("@run_id", request.RunId).With("@kind", request.Kind).With("@payload", StoredValues.Json(request.Payload))
                 .With("@from_node", request.From).With("@created_at", Db.Ticks(request.CreatedAt))
                 .ExecuteScalar() is not long id)
             {
@@ -152,7 +152,7 @@ public sealed partial class SqliteStore : IClusterStore
         ArgumentNullException.ThrowIfNull(answer);
         var from = await WriteAsync(s => s.Command(
                 "UPDATE run_requests SET answer = @answer, answered_at = @at WHERE id = @id AND answered_at IS NULL RETURNING from_node")
-            .With("@id", id).With("@answer", Db.Json(answer)).With("@at", Db.Ticks(at)).ExecuteScalar() as string, ct);
+            .With("@id", id).With("@answer", StoredValues.Json(answer)).With("@at", Db.Ticks(at)).ExecuteScalar() as string, ct);
         if (from is not null)
         {
             _bus.Wake(from, WakeKind.Answer, id.ToString(CultureInfo.InvariantCulture));

@@ -69,10 +69,10 @@ public sealed partial class SqliteStore : IFunctionStore
             Scope = new Scope(row.Text(), row.Text()),
             Name = row.Text(),
             Kind = row.Text(),
-            Command = row.TextOrNull() is { } argv ? JsonSerializer.Deserialize(argv, StoreJson.Default.StringArray) : null,
+            Command = row.TextOrNull() is { } argv ? StoredValues.ParseStrings(argv) : null,
             Url = row.TextOrNull(),
             TimeLimit = TimeSpan.FromTicks(row.Int64()),
-            Env = row.TextOrNull() is { } env ? Db.ParseLabels(env) : null,
+            Env = row.TextOrNull() is { } env ? StoredValues.ParseLabels(env) : null,
             CreatedAt = row.Time(),
             UpdatedAt = row.Time(),
         };
@@ -87,7 +87,7 @@ file static class FunctionParameters
 
     public static SqliteCommand WithFunction(this SqliteCommand c, FunctionRecord f) => c
         .WithFunctionName(f.Scope, f.Name).With("@kind", f.Kind)
-        .With("@command", f.Command is null ? null : JsonSerializer.Serialize(f.Command.ToArray(), StoreJson.Default.StringArray))
-        .With("@url", f.Url).With("@time_limit", f.TimeLimit.Ticks).With("@env", f.Env is null ? null : Db.Labels(f.Env))
+        .With("@command", f.Command is null ? null : StoredValues.Strings(f.Command))
+        .With("@url", f.Url).With("@time_limit", f.TimeLimit.Ticks).With("@env", f.Env is null ? null : StoredValues.Labels(f.Env))
         .With("@created_at", Db.Ticks(f.CreatedAt)).With("@updated_at", Db.Ticks(f.UpdatedAt));
 }

@@ -94,6 +94,6 @@ file static class OperationParameters
     public static SqliteCommand WithOperation(this SqliteCommand c, OperationRecord o) => c
         .With("@id", o.Id).With("@tenant", o.Scope.Tenant).With("@location", o.Scope.Location).With("@kind", o.Kind)
         .With("@version", o.Version).With("@created_at", Db.Ticks(o.CreatedAt)).With("@updated_at", Db.Ticks(o.UpdatedAt))
-        .With("@done", o.Done).With("@request", Db.Json(o.Request)).With("@results", Db.Json(o.Results))
+        .With("@done", o.Done).With("@request", StoredValues.Json(o.Request)).With("@results", StoredValues.Json(o.Results))
         .With("@error", o.Error).With("@face", o.Face);
 }

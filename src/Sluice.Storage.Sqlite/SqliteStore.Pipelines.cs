@@ -49,7 +49,7 @@ public sealed partial class SqliteStore
                     WHERE id = @id AND latest_version = @expected_latest AND deleted = 0
                     """)
                 .With("@id", updated.Id).With("@latest_version", updated.LatestVersion).With("@description", updated.Description)
-                .With("@updated_at", Db.Ticks(updated.UpdatedAt)).With("@face_data", Db.Json(updated.FaceData))
+                .With("@updated_at", Db.Ticks(updated.UpdatedAt)).With("@face_data", StoredValues.Json(updated.FaceData))
                 .With("@expected_latest", expectedLatest)
                 .ExecuteNonQuery();
             if (changed == 0)
@@ -137,7 +137,7 @@ file static class PipelineParameters
     public static SqliteCommand WithPipeline(this SqliteCommand c, PipelineRecord p) => c
         .With("@id", p.Id).With("@tenant", p.Scope.Tenant).With("@location", p.Scope.Location).With("@name", p.Name)
         .With("@description", p.Description).With("@latest_version", p.LatestVersion).With("@created_at", Db.Ticks(p.CreatedAt))
-        .With("@updated_at", Db.Ticks(p.UpdatedAt)).With("@face", p.Face).With("@face_data", Db.Json(p.FaceData));
+        .With("@updated_at", Db.Ticks(p.UpdatedAt)).With("@face", p.Face).With("@face_data", StoredValues.Json(p.FaceData));
 
     public static SqliteCommand WithVersion(this SqliteCommand c, PipelineVersionRecord v) => c
         .With("@pipeline_id", v.PipelineId).With("@version", v.Version).With("@format", v.Format).With("@source", v.Source)

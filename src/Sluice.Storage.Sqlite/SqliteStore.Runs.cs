@@ -284,7 +284,7 @@ public sealed partial class SqliteStore
             var seq = (long)s.Command(InsertEventSql)
                 .With("@run_id", e.RunId).With("@step", e.Step).With("@kind", e.Kind).With("@from_state", e.From)
                 .With("@to_state", e.To).With("@at", Db.Ticks(e.At)).With("@message", e.Message).With("@caller", e.Caller)
-                .With("@data", Db.Json(e.Data))
+                .With("@data", StoredValues.Json(e.Data))
                 .ExecuteScalar()!;
             stored.Add(e with { Seq = seq });
         }
@@ -295,88 +295,30 @@ public sealed partial class SqliteStore
         Require(events.All(e => e.RunId == runId), nameof(events), "Every event must belong to the run.");
 
     private static string StatesJson(IEnumerable<RunState> states) =>
-        System.Text.Json.JsonSerializer.Serialize(states.Select(s => s.ToString()).ToArray(), StoreJson.Default.StringArray);
+        StoredValues.Strings(states.Select(s => s.ToString()));
 
     private static RunRecord ReadRun(SqliteDataReader reader)
     {
         var row = new Row(reader);
-        return new RunRecord
-        {
-            Id = row.Text(),
-            Scope = new Scope(row.Text(), row.Text()),
-            PipelineId = row.Text(),
-            PipelineName = row.Text(),
-            PipelineVersion = row.Int32(),
-            State = row.Enum<RunState>(),
-            Version = row.Int64(),
-            CreatedAt = row.Time(),
-            StartedAt = row.TimeOrNull(),
-            EndedAt = row.TimeOrNull(),
-            UpdatedAt = row.Time(),
-            Parameters = row.Json(),
-            Labels = Db.ParseLabels(row.Text()),
-            DisplayName = row.TextOrNull(),
-            Error = row.TextOrNull(),
-            Stop = Db.ParseStop(row.TextOrNull()),
-            Face = row.Text(),
-            FaceData = row.JsonOrNull(),
-            Description = row.TextOrNull(),
-            MaxParallelSteps = row.Int32OrNull(),
-        };
+        return StoredRecords.Run(ref row);
     }
 
     private static StepRecord ReadStep(SqliteDataReader reader)
     {
         var row = new Row(reader);
-        return new StepRecord
-        {
-            RunId = row.Text(),
-            Name = row.Text(),
-            Kind = row.Text(),
-            State = row.Enum<StepState>(),
-            Version = row.Int64(),
-            Attempt = row.Int32(),
-            StartedAt = row.TimeOrNull(),
-            EndedAt = row.TimeOrNull(),
-            NotBefore = row.TimeOrNull(),
-            Reason = row.TextOrNull(),
-            ExitCode = row.Int32OrNull(),
-            Inputs = row.JsonOrNull(),
-            Outputs = row.JsonOrNull(),
-            Process = (row.Int32OrNull(), row.Int64OrNull()) is ({ } pid, { } startTime) ? new ProcessHandle(pid, startTime) : null,
-            ExecutorData = row.JsonOrNull(),
-        };
+        return StoredRecords.Step(ref row);
     }
 
     private static RunEvent ReadEvent(SqliteDataReader reader)
     {
         var row = new Row(reader);
-        return new RunEvent
-        {
-            Seq = row.Int64(),
-            RunId = row.Text(),
-            Step = row.TextOrNull(),
-            Kind = row.Text(),
-            From = row.TextOrNull(),
-            To = row.TextOrNull(),
-            At = row.Time(),
-            Message = row.TextOrNull(),
-            Caller = row.TextOrNull(),
-            Data = row.JsonOrNull(),
-        };
+        return StoredRecords.Event(ref row);
     }
 
     private static IdempotencyRecord ReadIdempotency(SqliteDataReader reader)
     {
         var row = new Row(reader);
-        return new IdempotencyRecord
-        {
-            Scope = row.Text(),
-            Token = row.Text(),
-            RequestHash = row.Text(),
-            Response = row.Text(),
-            CreatedAt = row.Time(),
-        };
+        return StoredRecords.Idempotency(ref row);
     }
 }
 
@@ -388,15 +330,15 @@ file static class RunParameters
         .With("@pipeline_id", r.PipelineId).With("@pipeline_name", r.PipelineName).With("@pipeline_version", r.PipelineVersion)
         .With("@state", r.State.ToString()).With("@version", r.Version).With("@created_at", Db.Ticks(r.CreatedAt))
         .With("@started_at", Db.Ticks(r.StartedAt)).With("@ended_at", Db.Ticks(r.EndedAt)).With("@updated_at", Db.Ticks(r.UpdatedAt))
-        .With("@parameters", Db.Json(r.Parameters)).With("@labels", Db.Labels(r.Labels)).With("@display_name", r.DisplayName)
-        .With("@error", r.Error).With("@stop", Db.Stop(r.Stop)).With("@face", r.Face).With("@face_data", Db.Json(r.FaceData))
+        .With("@parameters", StoredValues.Json(r.Parameters)).With("@labels", StoredValues.Labels(r.Labels)).With("@display_name", r.DisplayName)
+        .With("@error", r.Error).With("@stop", StoredValues.Stop(r.Stop)).With("@face", r.Face).With("@face_data", StoredValues.Json(r.FaceData))
         .With("@description", r.Description).With("@max_parallel_steps", r.MaxParallelSteps);
 
     public static SqliteCommand WithStep(this SqliteCommand c, StepRecord s) => c
         .With("@run_id", s.RunId).With("@name", s.Name).With("@kind", s.Kind).With("@state", s.State.ToString())
         .With("@version", s.Version).With("@attempt", s.Attempt).With("@started_at", Db.Ticks(s.StartedAt))
         .With("@ended_at", Db.Ticks(s.EndedAt)).With("@not_before", Db.Ticks(s.NotBefore)).With("@reason", s.Reason)
-        .With("@exit_code", s.ExitCode).With("@inputs", Db.Json(s.Inputs)).With("@outputs", Db.Json(s.Outputs))
+        .With("@exit_code", s.ExitCode).With("@inputs", StoredValues.Json(s.Inputs)).With("@outputs", StoredValues.Json(s.Outputs))
         .With("@process_pid", s.Process?.Pid).With("@process_start_time", s.Process?.StartTime)
-        .With("@executor_data", Db.Json(s.ExecutorData));
+        .With("@executor_data", StoredValues.Json(s.ExecutorData));
 }
