@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Sluice.Executors.Process;
 
 /// <summary>Makes this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER) and reaps what comes back to it.
@@ -14,10 +16,11 @@ internal static unsafe class Reaper
     /// looked for.</summary>
     private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(10);
 
-    /// <summary>Held by a spawner from posix_spawn until its child is recorded as owned (<see cref="OwnLocked"/>), and
-    /// by every reap here: a child that ends at once is never reaped before its owner can read its status.</summary>
-    public static readonly Lock Gate = new();
-    private static readonly HashSet<int> Owned = [];
+    /// <summary>Shared by spawners from posix_spawn until the child is recorded as owned (spawns run side by side), held
+    /// alone by every reap here: a child that ends at once is never reaped before its owner can read its status.</summary>
+    private static readonly ReaderWriterLockSlim Gate = new();
+    private static readonly ConcurrentDictionary<int, byte> Owned = new();
+    private static readonly Lock EnableGate = new();
     private static readonly int OwnPid = Environment.ProcessId;
     private static readonly int OwnSession = Native.getsid(0);
     private static int enabled;
@@ -36,7 +39,7 @@ internal static unsafe class Reaper
         {
             return;
         }
-        lock (Gate)
+        lock (EnableGate)
         {
             if (enabled != 0)
             {
@@ -52,18 +55,21 @@ internal static unsafe class Reaper
         }
     }
 
-    /// <summary>Records a child just spawned as owned: its owner reaps it (and reads its status). Called with
-    /// <see cref="Gate"/> held since before the spawn.</summary>
-    public static void OwnLocked(int pid) => Owned.Add(pid);
+    /// <summary>Starts a spawn: between this and <see cref="EndSpawn"/> no reap runs here.</summary>
+    public static void BeginSpawn() => Gate.EnterReadLock();
+
+    /// <summary>Ends a spawn; <paramref name="pid"/> (when one was started) is owned: its owner reaps it and reads its status.</summary>
+    public static void EndSpawn(int? pid)
+    {
+        if (pid is { } p)
+        {
+            Owned[p] = 0;
+        }
+        Gate.ExitReadLock();
+    }
 
     /// <summary>The owner has reaped <paramref name="pid"/>, or gives it up (a zombie it leaves is then the sweep's).</summary>
-    public static void Release(int pid)
-    {
-        lock (Gate)
-        {
-            Owned.Remove(pid);
-        }
-    }
+    public static void Release(int pid) => Owned.TryRemove(pid, out _);
 
     /// <summary>Reaps the ended children in process group <paramref name="pgid"/> (step processes that came back to this
     /// process), except an owned one. Cheap: a few waitid calls, no /proc.</summary>
@@ -134,9 +140,10 @@ internal static unsafe class Reaper
     /// and not owned by a spawner here.</summary>
     private static bool TryReapStray(int pid)
     {
-        lock (Gate)
+        Gate.EnterWriteLock();
+        try
         {
-            if (Owned.Contains(pid))
+            if (Owned.ContainsKey(pid))
             {
                 return false;
             }
@@ -153,6 +160,10 @@ internal static unsafe class Reaper
                 }
             }
             return *(int*)(info + 16) == pid;
+        }
+        finally
+        {
+            Gate.ExitWriteLock();
         }
     }
 

@@ -75,17 +75,18 @@ internal static unsafe class Spawner
                 Check(Native.posix_spawnattr_setflags(attr,
                     Native.POSIX_SPAWN_SETSID | Native.POSIX_SPAWN_SETSIGDEF | Native.POSIX_SPAWN_SETSIGMASK), "setflags");
 
-                int pid;
-                int rc;
-                lock (Reaper.Gate)
+                var pid = 0;
+                var rc = -1;
+                Reaper.BeginSpawn();
+                try
                 {
                     rc = searchPath
                         ? Native.posix_spawnp(&pid, file, fa, attr, argvPtr, envPtr)
                         : Native.posix_spawn(&pid, file, fa, attr, argvPtr, envPtr);
-                    if (rc == 0)
-                    {
-                        Reaper.OwnLocked(pid);
-                    }
+                }
+                finally
+                {
+                    Reaper.EndSpawn(rc == 0 ? pid : null);
                 }
                 if (rc != 0)
                 {
