@@ -353,8 +353,6 @@ internal sealed class ProcessExecution : IStepExecution
             var live = snapshot.ByGroup[pgid].Where(m => m.Alive).ToList();
             if (live.Count == 0)
             {
-                // Only zombies: those that came back to this process are reaped now.
-                Reaper.ReapGroup(pgid);
                 return MarkGroupGone();
             }
             using var exits = new ExitSet(live, out var unwatchable);
@@ -373,6 +371,9 @@ internal sealed class ProcessExecution : IStepExecution
 
     private bool MarkGroupGone()
     {
+        // Whatever way the group's end was learnt (an empty group, a scan with only zombies, the pidfds of the last
+        // members), the zombies that came back to this process are reaped now, not at the next sweep.
+        Reaper.ReapGroup(pgid);
         lock (gate)
         {
             groupGone = true;
