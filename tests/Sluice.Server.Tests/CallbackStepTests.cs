@@ -45,7 +45,8 @@ internal sealed class WebhookSink : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        listener.Stop();
+        // Close alone: Stop then Close would remove the prefixes twice, and the second removal binds the freed port
+        // again (managed HttpListener), failing with "Address already in use" when another test has taken it.
         listener.Close();
         await loop;
     }

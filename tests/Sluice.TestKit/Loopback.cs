@@ -16,11 +16,14 @@ public static class Loopback
 
     /// <summary>Starts an HttpListener for http://127.0.0.1:PORT{path} on a free port, trying another port when the probed one
     /// was taken in between (the machine is shared with other test runs).</summary>
-    public static (HttpListener Listener, int Port) StartHttpListener(string path = "/")
+    public static (HttpListener Listener, int Port) StartHttpListener(string path = "/") => StartHttpListener(path, ProbeFreePort);
+
+    /// <summary>As <see cref="StartHttpListener(string)"/>, with the ports to try given by <paramref name="probe"/>.</summary>
+    public static (HttpListener Listener, int Port) StartHttpListener(string path, Func<int> probe)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var port = ProbeFreePort();
+            var port = probe();
             var listener = new HttpListener();
             listener.Prefixes.Add($"http://127.0.0.1:{port}{path}");
             try
