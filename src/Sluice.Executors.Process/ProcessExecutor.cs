@@ -10,14 +10,23 @@ using Sluice.Core.Execution;
 namespace Sluice.Executors.Process;
 
 /// <summary>Runs process steps as local processes, each in its own session and process group, supervised by a tiny
-/// shell that records pid and exit status in the attempt's directory so that the step survives a server crash.</summary>
+/// program (native/sluice-step.c, or a shell when that was not built) that records pid and exit status in the attempt's
+/// directory so that the step survives a server crash.</summary>
 public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
 {
     private readonly TimeProvider time;
+    private readonly string? nativeSupervisor;
 
     public ProcessExecutor(TimeProvider time)
+        : this(time, Spawner.NativeSupervisor)
+    {
+    }
+
+    /// <param name="nativeSupervisor">The native supervisor's path; null: the shell supervisor.</param>
+    internal ProcessExecutor(TimeProvider time, string? nativeSupervisor)
     {
         this.time = time;
+        this.nativeSupervisor = nativeSupervisor;
         Reaper.Enable(time);
     }
 
@@ -66,7 +75,7 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
         int pid;
         try
         {
-            pid = Spawner.SpawnSupervised(dir, Path.Combine(dir, StepFiles.Stdout), Path.Combine(dir, StepFiles.Stderr), workingDir,
+            pid = Spawner.SpawnSupervised(nativeSupervisor, dir, Path.Combine(dir, StepFiles.Stdout), Path.Combine(dir, StepFiles.Stderr), workingDir,
                 inputs.Command, inputs.Args, envList);
         }
         catch (SpawnException e)
@@ -215,6 +224,7 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
         }
         return ProcFs.ReadCommandLine(stat.Pid) switch
         {
+            [Spawner.Marker, var d, ..] => d == dir,
             [_, _, _, Spawner.Marker, var d, ..] => d == dir,
             [] or [""] => startTimeMatched,
             _ => false,

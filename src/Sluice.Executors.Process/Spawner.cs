@@ -14,31 +14,58 @@ internal static unsafe class Spawner
     /// <summary>argv[0] of the supervisor shell; also how an adopter recognises it in /proc/&lt;pid&gt;/cmdline.</summary>
     public const string Marker = "sluice-step";
 
-    /// <summary>The supervisor: records its pid (it is the session and group leader), runs the command as an external
-    /// program (<c>exec</c> in a subshell, so that a command named like a shell builtin is not run by the shell), and
-    /// records the exit status when it ends. "$@" keeps every argument one argv entry; nothing is re-parsed.</summary>
+    /// <summary>The shell supervisor, used when the native one (native/sluice-step.c) was not built: records its pid (it
+    /// is the session and group leader), runs the command as an external program (<c>exec</c> in a subshell, so that a
+    /// command named like a shell builtin is not run by the shell), and records the exit status when it ends. "$@" keeps
+    /// every argument one argv entry; nothing is re-parsed.</summary>
     public const string Script = "d=$1; shift; echo $$ >\"$d/pid\"; (exec \"$@\"); echo $? >\"$d/exit\"";
 
     private static int closeFromMissing;
 
-    /// <summary>Starts a step's supervisor; returns its pid, which is also its process group and session id.</summary>
-    public static int SpawnSupervised(string directory, string stdoutPath, string stderrPath, string workingDir, string command,
-        IReadOnlyList<string> args, IReadOnlyList<string> environment)
+    /// <summary>The native supervisor next to the server's assemblies (built from native/sluice-step.c with the build
+    /// machine's C compiler), or null when it was not built: steps are then supervised by <see cref="Script"/>. Both do
+    /// the same; the native one starts ~0.5 ms sooner (no shell to load and parse).</summary>
+    public static string? NativeSupervisor { get; } = FindNativeSupervisor();
+
+    private static string? FindNativeSupervisor()
     {
-        var argv = new List<string>(5 + args.Count) { Shell, "-c", Script, Marker, directory, command };
+        var path = Path.Combine(AppContext.BaseDirectory, Marker);
+        try
+        {
+            return !OperatingSystem.IsWindows() && File.Exists(path) && (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) != 0 ? path : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Starts a step's supervisor: <paramref name="nativeSupervisor"/> when given, else the shell supervisor.
+    /// Returns its pid, which is also its process group and session id. Its argv (what /proc shows, and how an adopter
+    /// recognises it): <c>sluice-step DIR COMMAND ARGS...</c>, or <c>/bin/sh -c SCRIPT sluice-step DIR COMMAND ARGS...</c>.</summary>
+    public static int SpawnSupervised(string? nativeSupervisor, string directory, string stdoutPath, string stderrPath, string workingDir,
+        string command, IReadOnlyList<string> args, IReadOnlyList<string> environment)
+    {
+        var argv = new List<string>(6 + args.Count);
+        if (nativeSupervisor is null)
+        {
+            argv.AddRange([Shell, "-c", Script]);
+        }
+        argv.AddRange([Marker, directory, command]);
         argv.AddRange(args);
-        return Spawn(argv, environment, workingDir, "/dev/null", stdoutPath, stderrPath, searchPath: false);
+        return Spawn(argv, environment, workingDir, "/dev/null", stdoutPath, stderrPath, searchPath: false, file: nativeSupervisor ?? Shell);
     }
 
     /// <summary>Starts argv[0] (looked up in PATH when <paramref name="searchPath"/>); returns the pid, which is also the
-    /// process group and session id. The caller owns the child: it reaps it and then calls <see cref="Reaper.Release"/>.</summary>
+    /// process group and session id. The caller owns the child: it reaps it and then calls <see cref="Reaper.Release"/>.
+    /// <paramref name="file"/> is the program to run when it is not argv[0].</summary>
     public static int Spawn(IReadOnlyList<string> argv, IReadOnlyList<string> environment, string workingDir, string stdinPath,
-        string stdoutPath, string stderrPath, bool searchPath = true)
+        string stdoutPath, string stderrPath, bool searchPath = true, string? file = null)
     {
         using var strings = new NativeStrings();
         var argvPtr = strings.Array(argv);
         var envPtr = strings.Array(environment);
-        var file = strings.Add(argv[0]);
+        var program = strings.Add(file ?? argv[0]);
         var inPath = strings.Add(stdinPath);
         var outPath = strings.Add(stdoutPath);
         var errPath = strings.Add(stderrPath);
@@ -81,8 +108,8 @@ internal static unsafe class Spawner
                 try
                 {
                     rc = searchPath
-                        ? Native.posix_spawnp(&pid, file, fa, attr, argvPtr, envPtr)
-                        : Native.posix_spawn(&pid, file, fa, attr, argvPtr, envPtr);
+                        ? Native.posix_spawnp(&pid, program, fa, attr, argvPtr, envPtr)
+                        : Native.posix_spawn(&pid, program, fa, attr, argvPtr, envPtr);
                 }
                 finally
                 {

@@ -60,6 +60,24 @@ public sealed class AdoptTests : IDisposable
     }
 
     [Fact]
+    public async Task AdoptAsync_StepStartedUnderTheShellSupervisor_IsAdoptedByAServerWithTheNativeOne()
+    {
+        // An upgrade: the old server supervised steps with the shell; the new one, started while they run, knows them.
+        var start = Start(temp, "sleep", ["600"]);
+        var first = await new ProcessExecutor(TimeProvider.System, nativeSupervisor: null).StartAsync(start, CancellationToken.None);
+        var pid = first.Process!.Pid;
+        await WaitForPidAsync(Path.Combine(start.Directory, "pid"));
+        await first.DisposeAsync();
+
+        await using var adopted = await NewServer().AdoptAsync(start, Record(start, process: null), CancellationToken.None);
+
+        Assert.Equal(first.Process, adopted.Process);
+        adopted.RequestStop(TimeSpan.FromSeconds(5));
+        Assert.Equal(OutcomeKind.Stopped, (await Outcome(adopted)).Kind);
+        Assert.False(IsAlive(pid));
+    }
+
+    [Fact]
     public async Task AdoptAsync_NoRecordedProcess_FindsItThroughThePidFile()
     {
         var start = Start(temp, "sleep", ["600"]);

@@ -8,12 +8,27 @@ using static Sluice.Executors.Process.Tests.StepHarness;
 
 namespace Sluice.Executors.Process.Tests;
 
-public sealed class ProcessExecutorTests : IDisposable
+/// <summary>The process executor as the server runs it: steps supervised by the native supervisor. Every test here runs
+/// again under the shell supervisor (<see cref="ShellSupervisorTests"/>), the fallback when no C compiler built it.</summary>
+public class ProcessExecutorTests : IDisposable
 {
     private readonly TempDirectory temp = new("sluice-proc");
-    private readonly ProcessExecutor executor = new(TimeProvider.System);
+    private readonly ProcessExecutor executor;
+
+    public ProcessExecutorTests()
+        : this(new ProcessExecutor(TimeProvider.System))
+    {
+    }
+
+    protected ProcessExecutorTests(ProcessExecutor executor) => this.executor = executor;
 
     public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
     {
         KillLeftovers(temp.Path);
         temp.Dispose();
@@ -21,6 +36,34 @@ public sealed class ProcessExecutorTests : IDisposable
 
     [Fact]
     public void Kind_IsProcess() => Assert.Equal("process", executor.Kind);
+
+    [Fact]
+    public void NativeSupervisor_IsBuiltAndCopiedNextToTheAssemblies()
+    {
+        // build.sh test installs a C compiler, so the native supervisor must be there: a build that stopped producing it
+        // (or copying it) would silently fall back to the slower shell.
+        var path = Spawner.NativeSupervisor;
+        Assert.NotNull(path);
+        Assert.Equal(Path.Combine(AppContext.BaseDirectory, "sluice-step"), path);
+    }
+
+    [Fact]
+    public async Task StartAsync_Supervisor_IsTheGroupLeaderNamedForAdoption()
+    {
+        var start = Shell(temp, "sleep 600");
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+
+        // posix_spawn returns once the exec has begun, which is before the kernel sets up the new argv: wait for it.
+        string[] argv = [];
+        Assert.True(await Posix.EventuallyAsync(() => (argv = ProcFs.ReadCommandLine(execution.Process!.Pid) ?? []) is not ([] or [""]),
+            Deadline.Default));
+        var supervisor = this is ShellSupervisorTests
+            ? ["/bin/sh", "-c", Spawner.Script, "sluice-step", Path.GetFullPath(start.Directory)]
+            : new[] { "sluice-step", Path.GetFullPath(start.Directory) };
+        Assert.Equal(supervisor, argv.Take(supervisor.Length));
+        execution.RequestStop(TimeSpan.Zero);
+        Assert.Equal(OutcomeKind.Stopped, (await Outcome(execution)).Kind);
+    }
 
     [Fact]
     public async Task StartAsync_StepWritesTypedOutputs_SucceedsWithCoercedValues()
@@ -317,5 +360,14 @@ public sealed class ProcessExecutorTests : IDisposable
 
         Assert.Equal(OutcomeKind.Failed, outcome.Kind);
         Assert.Contains("signal 9", outcome.Reason);
+    }
+}
+
+/// <summary>The same tests with steps supervised by the shell, as on a machine where the native supervisor was not built.</summary>
+public sealed class ShellSupervisorTests : ProcessExecutorTests
+{
+    public ShellSupervisorTests()
+        : base(new ProcessExecutor(TimeProvider.System, nativeSupervisor: null))
+    {
     }
 }
