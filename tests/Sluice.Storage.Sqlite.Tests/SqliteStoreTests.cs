@@ -72,6 +72,30 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.True(File.Exists(DatabasePath + "-wal"));
     }
 
+    [Fact]
+    public async Task CommitAsync_RunStateUnchanged_LeavesTheStateIndexesAlone()
+    {
+        // Most commits change a step, not the run's state: they must not rewrite the five indexes that hold the state
+        // (SQLite rewrites an index's entry whenever its column is named in SET, even with the same value).
+        await using var store = await OpenAsync();
+        await store.CreateRunAsync(Run("same"), [], [], null, None);
+        await store.CreateRunAsync(Run("moved"), [], [], null, None);
+        var walFrame = 24 + (long)Query<long>(DatabasePath, "PRAGMA page_size").Single();
+        long Wal() => new FileInfo(DatabasePath + "-wal").Length;
+
+        var before = Wal();
+        await store.CommitAsync(new RunChange { Run = Run("same") with { Version = 2, DisplayName = "renamed" }, ExpectedVersion = 1 }, None);
+        var sameState = (Wal() - before) / walFrame;
+        before = Wal();
+        await store.CommitAsync(new RunChange { Run = Run("moved") with { Version = 2, State = RunState.Running }, ExpectedVersion = 1 }, None);
+        var newState = (Wal() - before) / walFrame;
+
+        Assert.True(newState - sameState >= 5, $"a commit that kept the state wrote {sameState} pages, one that changed it {newState}");
+        StoreAssert.Equivalent(Run("same") with { Version = 2, DisplayName = "renamed" }, await store.GetRunAsync("same", None));
+        StoreAssert.Equivalent(Run("moved") with { Version = 2, State = RunState.Running }, await store.GetRunAsync("moved", None));
+        Assert.Equal(["moved"], (await store.ListRunsAsync(new RunQuery { States = [RunState.Running] }, None)).Items.Select(r => r.Id));
+    }
+
     [Theory]
     [InlineData(SqliteSynchronous.Normal)]
     [InlineData(SqliteSynchronous.Full)]
