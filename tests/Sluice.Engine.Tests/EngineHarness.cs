@@ -4,6 +4,7 @@ using Sluice.Core.Api;
 using Sluice.Core.Definitions;
 using Sluice.Core.Domain;
 using Sluice.Core.Engine;
+using Sluice.Core.Execution;
 using Sluice.Executors.Process;
 using Sluice.Storage.Sqlite;
 using Sluice.TestKit;
@@ -20,10 +21,13 @@ internal sealed class EngineHarness : IAsyncDisposable
     private readonly TempDirectory temp;
     private readonly SqliteStore store;
 
-    private EngineHarness(TempDirectory temp, SqliteStore store)
+    private readonly TimeSpan lease;
+
+    private EngineHarness(TempDirectory temp, SqliteStore store, TimeSpan lease)
     {
         this.temp = temp;
         this.store = store;
+        this.lease = lease;
         Engine = NewEngine();
         Runs = new RunService(Engine);
         Pipelines = new PipelineService(Engine);
@@ -38,24 +42,41 @@ internal sealed class EngineHarness : IAsyncDisposable
     /// <summary>A scratch directory for files the steps write (shared between steps).</summary>
     public string Scratch => temp.File("scratch");
 
-    public static async Task<EngineHarness> StartAsync()
+    /// <param name="lease">The node's lease. A restart here is a new engine in the same process, which the old node's
+    /// lease holds off until it lapses (a restarted server is a new process and takes over at once): tests that restart
+    /// use a short one.</param>
+    public static async Task<EngineHarness> StartAsync(TimeSpan? lease = null)
     {
         var temp = new TempDirectory("sluice-engine");
         Directory.CreateDirectory(temp.File("scratch"));
         var store = await SqliteStore.OpenAsync(temp.File("sluice.db"), TimeProvider.System, CancellationToken.None);
-        var h = new EngineHarness(temp, store);
+        var h = new EngineHarness(temp, store, lease ?? TimeSpan.FromSeconds(15));
         await h.Engine.StartAsync(CancellationToken.None);
         return h;
     }
 
-    private RunEngine NewEngine() => new(store, store, new DefinitionCompilers([new TestPlans()]), [new ProcessExecutor(TimeProvider.System)],
-        new EngineOptions { DataDirectory = temp.File("data"), Slots = 16, DefaultStopGracePeriod = TimeSpan.FromSeconds(2) },
+    /// <summary>Lets a test hold process steps while they are being started.</summary>
+    public SpawnGate Gate { get; } = new();
+
+    private RunEngine NewEngine() => new(store, store, new DefinitionCompilers([new TestPlans()]),
+        [new GatedExecutor(new ProcessExecutor(TimeProvider.System), Gate)],
+        new EngineOptions { DataDirectory = temp.File("data"), Slots = 16, DefaultStopGracePeriod = TimeSpan.FromSeconds(2),
+            LeaseDuration = lease },
         TimeProvider.System, new EventHub());
 
     /// <summary>Shuts the engine down (steps keep running) and starts a new one over the same store, as a server restart does.</summary>
     public async Task RestartAsync()
     {
-        await Engine.DisposeAsync();
+        await ShutDownAsync();
+        await StartAgainAsync();
+    }
+
+    /// <summary>The first half of <see cref="RestartAsync"/>: the engine shuts down, its steps keep running.</summary>
+    public Task ShutDownAsync() => Engine.DisposeAsync().AsTask();
+
+    /// <summary>The second half of <see cref="RestartAsync"/>: a new engine over the same store.</summary>
+    public async Task StartAgainAsync()
+    {
         Engine = NewEngine();
         Runs = new RunService(Engine);
         Pipelines = new PipelineService(Engine);
@@ -143,4 +164,60 @@ internal static class Steps
 
     public static StepRecord Of(this RunDetail d, string name) =>
         d.Steps.FirstOrDefault(s => s.Name == name) ?? throw new KeyNotFoundException($"no step {name}: {EngineHarness.Describe(d)}");
+}
+
+/// <summary>Where a held <see cref="GatedExecutor"/> waits: before the process is spawned, or after (spawned, not yet
+/// handed to the engine).</summary>
+public enum GatePoint
+{
+    BeforeSpawn,
+    AfterSpawn,
+}
+
+/// <summary>Holds the starts of process steps until released, to look at the engine while a step is being started.</summary>
+internal sealed class SpawnGate
+{
+    private readonly TaskCompletionSource entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? held;
+
+    public GatePoint Point { get; private set; }
+
+    /// <summary>Completes when a start waits at the gate.</summary>
+    public Task Entered => entered.Task.WaitAsync(Deadline.Default);
+
+    public void Hold(GatePoint point)
+    {
+        Point = point;
+        Volatile.Write(ref held, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+    }
+
+    public void Release() => Interlocked.Exchange(ref held, null)?.TrySetResult();
+
+    public async Task PassAsync(GatePoint point)
+    {
+        if (Volatile.Read(ref held) is { } h && Point == point)
+        {
+            entered.TrySetResult();
+            await h.Task;
+        }
+    }
+}
+
+/// <summary>The process executor with a <see cref="SpawnGate"/> in front of (or behind) its start.</summary>
+internal sealed class GatedExecutor(ProcessExecutor inner, SpawnGate gate) : IStepExecutor, IOrphanReaper
+{
+    public string Kind => inner.Kind;
+
+    public async Task<IStepExecution> StartAsync(StepStart start, CancellationToken ct)
+    {
+        await gate.PassAsync(GatePoint.BeforeSpawn);
+        var execution = await inner.StartAsync(start, ct);
+        await gate.PassAsync(GatePoint.AfterSpawn);
+        return execution;
+    }
+
+    public Task<IStepExecution> AdoptAsync(StepStart start, StepRecord record, CancellationToken ct) => inner.AdoptAsync(start, record, ct);
+
+    public Task<int> ReapOrphansAsync(string runsDirectory, Func<string, string, int, Task<bool>> attemptIsActive, CancellationToken ct) =>
+        inner.ReapOrphansAsync(runsDirectory, attemptIsActive, ct);
 }

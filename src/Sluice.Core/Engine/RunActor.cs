@@ -240,6 +240,9 @@ internal sealed class RunActor
                 case StepStarted st:
                     ApplyStarted(tx, st);
                     break;
+                case StepSpawned sp:
+                    ApplySpawned(tx, sp);
+                    break;
                 case UpdateMessage u:
                     tx.Edit(r => Updated(r, u.Request), UpdateEvent(tx.RunAfter, u.Request, tx.Now));
                     callbackReplies.Add(u.Reply);
@@ -1120,21 +1123,77 @@ internal sealed class RunActor
             RunId = run.Id, StepName = node.Name, Attempt = attempt, Directory = engine.Options.StepDirectory(run.Id, node.Name, attempt),
             Plan = sp, Inputs = inputs, ExecutorData = steps[node.Name].ExecutorData, Scope = run.Scope,
         };
-        IStepExecution execution;
-        try
+        if (sp is ProcessStepPlan)
         {
-            execution = await engine.ExecutorFor(sp.Kind).StartAsync(start, ct);
+            // A process is spawned off this loop (its directories, posix_spawn): meanwhile the loop goes on with the run's
+            // other steps, e.g. the next one that ended while this one was being started. Its start is durable already
+            // (Starting); the loop takes the process in with StepSpawned. Other kinds start here: a callback's answer
+            // may come back before StartAsync returns, and must find the step watched.
+            _ = Task.Run(async () =>
+            {
+                IStepExecution spawned;
+                try
+                {
+                    spawned = await StartExecutionAsync(sp, start, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The node is going down before the process was started: a restart starts it (it is Starting).
+                    engine.Slots.Release();
+                    return;
+                }
+                var message = new StepSpawned(node.Name, sp, attempt, spawned, this);
+                if (!Post(message))
+                {
+                    message.Abandon();
+                }
+            }, CancellationToken.None);
+            return;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            execution = new FailedExecution($"could not start: {e.Message}");
-        }
+        var execution = await StartExecutionAsync(sp, start, ct);
         Post(new StepStarted(node.Name, attempt, execution.Process));
         Watch(node.Name, sp, attempt, execution, holdsSlot: true);
         if (run.State == RunState.Stopping)
         {
             execution.RequestStop(GraceFor(node.Name));
         }
+    }
+
+    private async Task<IStepExecution> StartExecutionAsync(StepPlan sp, StepStart start, CancellationToken ct)
+    {
+        try
+        {
+            return await engine.ExecutorFor(sp.Kind).StartAsync(start, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new FailedExecution($"could not start: {e.Message}");
+        }
+    }
+
+    /// <summary>A process spawned off the loop is taken in: watched (its end, its time limit), its identity recorded with
+    /// Running in this batch's commit, and stopped at once if the run's stop is durable already (a stop in this same
+    /// batch signals it after the commit, with the other active steps).</summary>
+    private void ApplySpawned(Tx tx, StepSpawned m)
+    {
+        Watch(m.Step, m.Plan, m.Attempt, m.Execution, holdsSlot: true);
+        ApplyStarted(tx, new StepStarted(m.Step, m.Attempt, m.Execution.Process));
+        if (run.State == RunState.Stopping)
+        {
+            m.Execution.RequestStop(GraceFor(m.Step));
+        }
+    }
+
+    /// <summary>A process spawned after the loop ended (node shutdown or lease lost): let go of it as the loop let go of
+    /// the others, and of its slot.</summary>
+    private void AbandonSpawned(IStepExecution execution)
+    {
+        if (killSteps)
+        {
+            execution.RequestStop(TimeSpan.Zero);
+        }
+        _ = execution.DisposeAsync().AsTask();
+        engine.Slots.Release();
     }
 
     private void Watch(string name, StepPlan sp, int attempt, IStepExecution execution, bool holdsSlot)
@@ -1565,6 +1624,11 @@ internal sealed class RunActor
     }
 
     internal sealed record StepStarted(string Step, int Attempt, ProcessHandle? Process) : Message;
+
+    internal sealed record StepSpawned(string Step, StepPlan Plan, int Attempt, IStepExecution Execution, RunActor Actor) : Message
+    {
+        public override void Abandon() => Actor.AbandonSpawned(Execution);
+    }
 
     internal sealed record StepDone(string Step, int Attempt, StepOutcome Outcome) : Message;
 
