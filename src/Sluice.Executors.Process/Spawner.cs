@@ -11,7 +11,8 @@ internal static unsafe class Spawner
 {
     public const string Shell = "/bin/sh";
 
-    /// <summary>argv[0] of the supervisor shell; also how an adopter recognises it in /proc/&lt;pid&gt;/cmdline.</summary>
+    /// <summary>The native supervisor's file and argv[0], and the shell supervisor's $0: how an adopter recognises a supervisor
+    /// in /proc/&lt;pid&gt;/cmdline.</summary>
     public const string Marker = "sluice-step";
 
     /// <summary>The shell supervisor, used when the native one (native/sluice-step.c) was not built: records its pid (it

@@ -48,7 +48,7 @@ internal static class Overhead
         }
 
         section.Line(Stats.F("Bare spawn (the floor): {0:0.00} ms to start `true` and reap it, 200 times in a row (System.Diagnostics.Process).", bare))
-            .Line(Stats.F("Sluice's process executor alone (supervisor shell, own session, log files, exit status, group check): {0:0.00} ms per `true`.", executor))
+            .Line(Stats.F("Sluice's process executor alone (supervisor, own session, log files, exit status, group check): {0:0.00} ms per `true`.", executor))
             .Line()
             .Line("Each orchestrator runs a chain of 1, a chain of 100 and a fan-out/fan-in of 200 (root, 198 in parallel, sink) of `true` with")
             .Line("2 slots (bench/peers/). Wall time is from launching the run to its end: for Sluice from `POST /api/v1/runs` to the run's")
