@@ -117,6 +117,7 @@ internal sealed class EngineHarness : IAsyncDisposable
     {
         await Engine.DisposeAsync();
         await store.DisposeAsync();
+        Posix.KillStepsUnder(temp.File("data"));
         temp.Dispose();
     }
 

@@ -54,6 +54,46 @@ public static partial class Posix
         return list;
     }
 
+    /// <summary>Kills (SIGKILL, whole group) every process of a step whose directory is under <paramref name="root"/>
+    /// (its SLUICE_STEP_DIR says so), so that a failed test leaves none behind: an engine that shuts down leaves its steps
+    /// running, as a server does. The caller's own process group is left alone.</summary>
+    public static void KillStepsUnder(string root)
+    {
+        var marker = System.Text.Encoding.UTF8.GetBytes($"SLUICE_STEP_DIR={Path.GetFullPath(root)}");
+        var own = GroupOf(Environment.ProcessId);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                if (GroupOf(pid) is { } pgid && pgid > 1 && pgid != own
+                    && File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(marker) >= 0)
+                {
+                    _ = Kill(-pgid, 9);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static int? GroupOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Waits until the predicate holds, polling; for conditions no event reports (a process's death).</summary>
     public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan timeout)
     {
