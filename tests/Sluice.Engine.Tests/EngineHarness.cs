@@ -183,20 +183,24 @@ internal sealed class SpawnGate
 
     public GatePoint Point { get; private set; }
 
+    /// <summary>The step whose start is held (null: every step).</summary>
+    public string? Step { get; private set; }
+
     /// <summary>Completes when a start waits at the gate.</summary>
     public Task Entered => entered.Task.WaitAsync(Deadline.Default);
 
-    public void Hold(GatePoint point)
+    public void Hold(GatePoint point, string? step = null)
     {
         Point = point;
+        Step = step;
         Volatile.Write(ref held, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 
     public void Release() => Interlocked.Exchange(ref held, null)?.TrySetResult();
 
-    public async Task PassAsync(GatePoint point)
+    public async Task PassAsync(GatePoint point, string step)
     {
-        if (Volatile.Read(ref held) is { } h && Point == point)
+        if (Volatile.Read(ref held) is { } h && Point == point && (Step is null || Step == step))
         {
             entered.TrySetResult();
             await h.Task;
@@ -211,9 +215,9 @@ internal sealed class GatedExecutor(ProcessExecutor inner, SpawnGate gate) : ISt
 
     public async Task<IStepExecution> StartAsync(StepStart start, CancellationToken ct)
     {
-        await gate.PassAsync(GatePoint.BeforeSpawn);
+        await gate.PassAsync(GatePoint.BeforeSpawn, start.StepName);
         var execution = await inner.StartAsync(start, ct);
-        await gate.PassAsync(GatePoint.AfterSpawn);
+        await gate.PassAsync(GatePoint.AfterSpawn, start.StepName);
         return execution;
     }
 

@@ -6,7 +6,8 @@ using static Sluice.Engine.Tests.Steps;
 
 namespace Sluice.Engine.Tests;
 
-/// <summary>A process step is spawned off the run's writer loop: what happens while it is being spawned.</summary>
+/// <summary>A process step is spawned off the run's writer loop while another step of the run is active: what happens
+/// while it is being spawned. Step "a" runs first (spawned by the loop itself); "b" starts beside it.</summary>
 public sealed class SpawnTests : IAsyncLifetime
 {
     private EngineHarness h = null!;
@@ -23,7 +24,11 @@ public sealed class SpawnTests : IAsyncLifetime
 
     private Plan Waiting() => new()
     {
-        Steps = [Sh("a", $"echo started >> '{Count}'; while [ ! -e '{h.Scratch}/go' ]; do sleep 0.02; done")],
+        Steps =
+        [
+            Sh("a", $"while [ ! -e '{h.Scratch}/go' ]; do sleep 0.02; done"),
+            Sh("b", $"echo started >> '{Count}'; while [ ! -e '{h.Scratch}/go' ]; do sleep 0.02; done"),
+        ],
     };
 
     [Theory]
@@ -31,7 +36,7 @@ public sealed class SpawnTests : IAsyncLifetime
     [InlineData(GatePoint.AfterSpawn)]
     public async Task Stop_WhileAStepIsBeingSpawned_StopsItOnceTakenIn(GatePoint point)
     {
-        h.Gate.Hold(point);
+        h.Gate.Hold(point, step: "b");
         var id = await h.StartAsync(Waiting());
         await h.Gate.Entered;
 
@@ -43,11 +48,11 @@ public sealed class SpawnTests : IAsyncLifetime
         var end = await h.EndAsync(id);
 
         Assert.True(end.Run.State == RunState.Stopped, EngineHarness.Describe(end));
-        Assert.Equal(StepState.Stopped, end.Steps.Single().State);
+        Assert.All(end.Steps, s => Assert.Equal(StepState.Stopped, s.State));
         if (point == GatePoint.AfterSpawn)
         {
             // It was spawned: the stop reached it, and nothing of it is left.
-            var pid = end.Steps.Single().Process!.Pid;
+            var pid = end.Steps.Single(s => s.Name == "b").Process!.Pid;
             Assert.True(await Posix.EventuallyAsync(() => !Posix.IsAlive(pid), Deadline.Default), $"pid {pid} still alive");
         }
     }
@@ -57,7 +62,7 @@ public sealed class SpawnTests : IAsyncLifetime
     [InlineData(GatePoint.AfterSpawn)]
     public async Task Shutdown_WhileAStepIsBeingSpawned_TheRestartRunsItExactlyOnce(GatePoint point)
     {
-        h.Gate.Hold(point);
+        h.Gate.Hold(point, step: "b");
         var id = await h.StartAsync(Waiting());
         await h.Gate.Entered;
 

@@ -1123,12 +1123,13 @@ internal sealed class RunActor
             RunId = run.Id, StepName = node.Name, Attempt = attempt, Directory = engine.Options.StepDirectory(run.Id, node.Name, attempt),
             Plan = sp, Inputs = inputs, ExecutorData = steps[node.Name].ExecutorData, Scope = run.Scope,
         };
-        if (sp is ProcessStepPlan)
+        if (sp is ProcessStepPlan && active.Count > 0)
         {
-            // A process is spawned off this loop (its directories, posix_spawn): meanwhile the loop goes on with the run's
-            // other steps, e.g. the next one that ended while this one was being started. Its start is durable already
-            // (Starting); the loop takes the process in with StepSpawned. Other kinds start here: a callback's answer
-            // may come back before StartAsync returns, and must find the step watched.
+            // While other steps of the run are active, a process is spawned off this loop (its directories, posix_spawn):
+            // meanwhile the loop goes on with them, e.g. the next one that ended while this one was being started. Its
+            // start is durable already (Starting); the loop takes the process in with StepSpawned. The first active step
+            // is spawned here (nothing to go on with; two thread hops saved). Other kinds always start here: a callback's
+            // answer may come back before StartAsync returns, and must find the step watched.
             _ = Task.Run(async () =>
             {
                 IStepExecution spawned;
