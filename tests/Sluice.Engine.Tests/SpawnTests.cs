@@ -31,14 +31,21 @@ public sealed class SpawnTests : IAsyncLifetime
         ],
     };
 
+    /// <summary>Starts a run of <see cref="Waiting"/> and returns once b's start is held at <paramref name="point"/>.</summary>
+    private async Task<string> StartWithBHeldAsync(GatePoint point)
+    {
+        h.Gate.Hold(point, step: "b");
+        var id = await h.StartAsync(Waiting());
+        await h.Gate.Entered;
+        return id;
+    }
+
     [Theory]
     [InlineData(GatePoint.BeforeSpawn)]
     [InlineData(GatePoint.AfterSpawn)]
     public async Task Stop_WhileAStepIsBeingSpawned_StopsItOnceTakenIn(GatePoint point)
     {
-        h.Gate.Hold(point, step: "b");
-        var id = await h.StartAsync(Waiting());
-        await h.Gate.Entered;
+        var id = await StartWithBHeldAsync(point);
 
         // The writer is not held up by the start: the stop is answered while the step is still being spawned.
         var answer = await h.Runs.StopAsync(new StopRunRequest { RunId = id, Grace = TimeSpan.Zero }, CancellationToken.None)
@@ -62,9 +69,7 @@ public sealed class SpawnTests : IAsyncLifetime
     [InlineData(GatePoint.AfterSpawn)]
     public async Task Shutdown_WhileAStepIsBeingSpawned_TheRestartRunsItExactlyOnce(GatePoint point)
     {
-        h.Gate.Hold(point, step: "b");
-        var id = await h.StartAsync(Waiting());
-        await h.Gate.Entered;
+        var id = await StartWithBHeldAsync(point);
 
         // The node goes down with the start in flight; the start then finishes (or is cancelled) after the writer ended.
         await h.ShutDownAsync().WaitAsync(Deadline.Default);

@@ -59,29 +59,15 @@ public sealed class AdoptTests : IDisposable
         Assert.False(IsAlive(bg));
     }
 
-    [Fact]
-    public async Task AdoptAsync_StepStartedUnderTheShellSupervisor_IsAdoptedByAServerWithTheNativeOne()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AdoptAsync_NoRecordedProcess_FindsItThroughThePidFile(bool startedUnderTheShell)
     {
-        // An upgrade: the old server supervised steps with the shell; the new one, started while they run, knows them.
+        // Under the shell: an upgrade, the old server supervised steps with the shell; the new one (native) knows them.
         var start = Start(temp, "sleep", ["600"]);
-        var first = await new ProcessExecutor(TimeProvider.System, nativeSupervisor: null).StartAsync(start, CancellationToken.None);
-        var pid = first.Process!.Pid;
-        await WaitForPidAsync(Path.Combine(start.Directory, "pid"));
-        await first.DisposeAsync();
-
-        await using var adopted = await NewServer().AdoptAsync(start, Record(start, process: null), CancellationToken.None);
-
-        Assert.Equal(first.Process, adopted.Process);
-        adopted.RequestStop(TimeSpan.FromSeconds(5));
-        Assert.Equal(OutcomeKind.Stopped, (await Outcome(adopted)).Kind);
-        Assert.False(IsAlive(pid));
-    }
-
-    [Fact]
-    public async Task AdoptAsync_NoRecordedProcess_FindsItThroughThePidFile()
-    {
-        var start = Start(temp, "sleep", ["600"]);
-        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var starter = startedUnderTheShell ? new ProcessExecutor(TimeProvider.System, nativeSupervisor: null) : NewServer();
+        var first = await starter.StartAsync(start, CancellationToken.None);
         var pid = first.Process!.Pid;
         await WaitForPidAsync(Path.Combine(start.Directory, "pid"));
         await first.DisposeAsync();
