@@ -15,6 +15,10 @@ internal sealed class ProcessExecution : IStepExecution
     /// <summary>How often the group is looked at again even though no member's end was signalled.</summary>
     private static readonly TimeSpan SafetyPoll = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long, after SIGKILL, the members already watched are given to die before the group is looked at again
+    /// (they die in well under a millisecond; this only bounds the wait).</summary>
+    private static readonly TimeSpan KillSettle = TimeSpan.FromMilliseconds(100);
+
     public const string NoExitStatus = "the step's process ended without recording an exit status (killed by a signal?)";
 
     private readonly Lock gate = new();
@@ -360,12 +364,27 @@ internal sealed class ProcessExecution : IStepExecution
             var timer = Task.Delay(unwatchable ? pollDelay : SafetyPoll, time, cancelTimer.Token);
             pollDelay = pollDelay * 2 < MaxPoll ? pollDelay * 2 : MaxPoll;
             await Task.WhenAny(exits.AllGone, wake, timer).ConfigureAwait(false);
+            if (!killed && !unwatchable && !exits.AllGone.IsCompleted && KillSent())
+            {
+                // SIGKILL was sent meanwhile (a grace ran out): the members watched here die within moments, and their
+                // pidfds say when. Looking at the group only then usually finds it empty, with no /proc scan; a member
+                // forked since the last scan is still found by the look that follows.
+                await Task.WhenAny(exits.AllGone, Task.Delay(KillSettle, time, cancelTimer.Token)).ConfigureAwait(false);
+            }
             resumedAt = Stopwatch.GetTimestamp();
             await cancelTimer.CancelAsync().ConfigureAwait(false);
             if (killed && exits.AllGone.IsCompleted && !unwatchable)
             {
                 return MarkGroupGone();
             }
+        }
+    }
+
+    private bool KillSent()
+    {
+        lock (gate)
+        {
+            return killSent;
         }
     }
 
