@@ -14,7 +14,7 @@ public sealed class AdoptTests : IDisposable
 
     public void Dispose()
     {
-        KillLeftovers(temp.Path);
+        Posix.KillStepsUnder(temp.Path);
         temp.Dispose();
     }
 
@@ -39,6 +39,22 @@ public sealed class AdoptTests : IDisposable
 
         Assert.True(outcome.Kind == OutcomeKind.Succeeded, outcome.Reason);
         Assert.Equal(7L, outcome.Outputs!["n"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task KillStepsUnder_StepLeftRunningByAShutdown_IsKilledWithItsGroup()
+    {
+        // What the test harnesses do on dispose, so that a failed test leaves no step behind.
+        var start = Shell(temp, "sleep 600 & echo $! > \"$SLUICE_OUTPUTS/bg\"; sleep 600");
+        var first = await NewServer().StartAsync(start, CancellationToken.None);
+        var bg = await WaitForPidAsync(Path.Combine(start.Directory, "outputs", "bg"));
+        var pid = first.Process!.Pid;
+        await first.DisposeAsync();
+        Assert.True(IsAlive(pid));
+
+        Posix.KillStepsUnder(temp.Path);
+
+        Assert.True(await Posix.EventuallyAsync(() => !IsAlive(pid) && !IsAlive(bg), Deadline.Default), "the step outlived it");
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public class ProcessExecutorTests : IDisposable
 
     protected virtual void Dispose(bool disposing)
     {
-        KillLeftovers(temp.Path);
+        Posix.KillStepsUnder(temp.Path);
         temp.Dispose();
     }
 

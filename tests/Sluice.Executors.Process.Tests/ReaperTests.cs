@@ -15,7 +15,7 @@ public sealed class ReaperTests : IDisposable
 
     public void Dispose()
     {
-        KillLeftovers(temp.Path);
+        Posix.KillStepsUnder(temp.Path);
         temp.Dispose();
     }
 

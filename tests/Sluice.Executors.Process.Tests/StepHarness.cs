@@ -103,30 +103,5 @@ internal static class StepHarness
         return text!.Trim();
     }
 
-    /// <summary>Kills what a failed test may have left running: every process group with a member whose
-    /// SLUICE_STEP_DIR lies under <paramref name="root"/>.</summary>
-    public static void KillLeftovers(string root)
-    {
-        var marker = System.Text.Encoding.UTF8.GetBytes($"SLUICE_STEP_DIR={root}");
-        var own = ProcFs.ReadStat(Environment.ProcessId)?.ProcessGroup;
-        foreach (var p in ProcFs.AllProcesses())
-        {
-            if (!p.Alive || p.ProcessGroup == own || p.ProcessGroup <= 1)
-            {
-                continue;
-            }
-            try
-            {
-                if (File.ReadAllBytes($"/proc/{p.Pid}/environ").AsSpan().IndexOf(marker) >= 0)
-                {
-                    Native.kill(-p.ProcessGroup, Native.SIGKILL);
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
-
     public static async Task<int> WaitForPidAsync(string path) => int.Parse(await WaitForFileAsync(path), CultureInfo.InvariantCulture);
 }

@@ -13,7 +13,7 @@ public sealed class StopTests : IDisposable
 
     public void Dispose()
     {
-        KillLeftovers(temp.Path);
+        Posix.KillStepsUnder(temp.Path);
         temp.Dispose();
     }
 

@@ -29,30 +29,8 @@ public static partial class Posix
     }
 
     /// <summary>Live processes whose process group is <paramref name="pgid"/>.</summary>
-    public static IReadOnlyList<int> GroupMembers(int pgid)
-    {
-        var list = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                continue;
-            }
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields[0] != "Z" && int.Parse(fields[2], CultureInfo.InvariantCulture) == pgid)
-                {
-                    list.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-        return list;
-    }
+    public static IReadOnlyList<int> GroupMembers(int pgid) =>
+        [.. Pids().Where(pid => StatFields(pid) is [var state, _, var group, ..] && state != "Z" && group == pgid.ToString(CultureInfo.InvariantCulture))];
 
     /// <summary>Kills (SIGKILL, whole group) every process of a step whose directory is under <paramref name="root"/>
     /// (its SLUICE_STEP_DIR says so), so that a failed test leaves none behind: an engine that shuts down leaves its steps
@@ -61,16 +39,12 @@ public static partial class Posix
     {
         var marker = System.Text.Encoding.UTF8.GetBytes($"SLUICE_STEP_DIR={Path.GetFullPath(root)}");
         var own = GroupOf(Environment.ProcessId);
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        foreach (var pid in Pids())
         {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                continue;
-            }
             try
             {
                 if (GroupOf(pid) is { } pgid && pgid > 1 && pgid != own
-                    && File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(marker) >= 0)
+                    && File.ReadAllBytes($"/proc/{pid}/environ").AsSpan().IndexOf(marker) >= 0)
                 {
                     _ = Kill(-pgid, 9);
                 }
@@ -81,14 +55,23 @@ public static partial class Posix
         }
     }
 
-    private static int? GroupOf(int pid)
+    private static IEnumerable<int> Pids() =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
+            .Where(pid => pid > 0);
+
+    private static int? GroupOf(int pid) =>
+        StatFields(pid) is [_, _, var group, ..] && int.TryParse(group, NumberStyles.Integer, CultureInfo.InvariantCulture, out var g) ? g : null;
+
+    /// <summary>/proc/PID/stat after the command name: state, ppid, pgrp, ...; null when the process is gone.</summary>
+    private static string[]? StatFields(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], CultureInfo.InvariantCulture);
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
