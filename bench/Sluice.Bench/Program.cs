@@ -9,6 +9,12 @@ if (args.Length > 0 && args[0] == "load")
 {
     return await LoadGen.MainAsync(args);
 }
+if (args.Length > 0 && args[0] == "cpu-probe")
+{
+    // How steadily this machine gives its cores (bench/README.md, "A shared machine"): `Sluice.Bench cpu-probe [SECONDS]`.
+    Console.WriteLine(CpuSteadiness.Measure(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 10).Describe());
+    return 0;
+}
 
 string[] suites = ["stop", "orphans", "overhead", "throughput", "batch-stop", "api", "scale", "multinode"];
 var names = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
@@ -73,6 +79,9 @@ if (ctx.WithPeers)
     }
 }
 
+ctx.Log("how steadily the machine gives its cores (5 s)");
+ctx.Machine.Steadiness = CpuSteadiness.Measure(5);
+ctx.Log(ctx.Machine.Steadiness.Describe());
 var clock = Stopwatch.StartNew();
 var sections = new List<Section>();
 foreach (var suite in selected)

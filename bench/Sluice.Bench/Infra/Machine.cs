@@ -20,6 +20,9 @@ internal sealed class Machine
 
     public string LoadAtEnd { get; private set; } = "";
 
+    /// <summary>How steadily the machine gave its cores before the first suite (5 s, nothing of the benchmark running).</summary>
+    public CpuSteadiness? Steadiness { get; set; }
+
     public void Finish() => LoadAtEnd = LoadAverage();
 
     public string Describe()
@@ -27,7 +30,8 @@ internal sealed class Machine
         var peers = PeerVersions.Count == 0 ? "no peers" : string.Join(", ", PeerVersions.Select(kv => $"{kv.Key} {kv.Value}"));
         return $"{Cores} cores ({Cpu}), {MemoryMb / 1024.0:0.#} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, " +
             $"SQLite store on local disk; server: {ServerBuild()}; peers: {peers}. Load average {Load} at the start, {LoadAtEnd} at the end " +
-            "(a shared machine moves the figures: compare within a run).";
+            "(a shared machine moves the figures: compare within a run)." +
+            (Steadiness is { } s ? $" Before the first suite, {s.Describe()}." : "");
     }
 
     /// <summary>Which server binary the suites start: the published one (./build.sh bench) or the plain build.</summary>

@@ -20,7 +20,9 @@ internal sealed record LoadResult(int Sent, int Ok, int Errors, double Seconds, 
 internal static class LoadGen
 {
     /// <summary>Arguments: get|awsjson --base URL --rate N --seconds S --requests FILE [--target T --region R] [--bearer B]
-    /// [--warmup S, 3]. FILE holds one request per line: a path for get, a JSON body for awsjson.</summary>
+    /// [--warmup S, 3] [--trace OUT]. FILE holds one request per line: a path for get, a JSON body for awsjson. OUT, when given,
+    /// gets one line per measured request: when it was due (ms on the monotonic clock, which other processes' Stopwatch
+    /// timestamps share), how late it was sent, its latency (ms), ok.</summary>
     public static async Task<int> MainAsync(string[] args)
     {
         var mode = args[1];
@@ -59,19 +61,25 @@ internal static class LoadGen
         }
 
         await RunAsync(http, Build, rate, warmup, record: null);
-        var samples = new ConcurrentBag<(double Latency, double Lag, bool Ok, string? Error)>();
+        var samples = new ConcurrentBag<(double Due, double Latency, double Lag, bool Ok, string? Error)>();
         var took = await RunAsync(http, Build, rate, seconds, samples);
         var ok = samples.Where(s => s.Ok).ToList();
         var lat = new Stats(ok.Select(s => s.Latency));
         var lag = new Stats(samples.Select(s => s.Lag));
         var result = new LoadResult(samples.Count, ok.Count, samples.Count - ok.Count, took, lat.P50, lat.P90, lat.P99, lat.Max, lag.P99,
             samples.FirstOrDefault(s => !s.Ok).Error);
+        var trace = Arg("--trace", "");
+        if (trace.Length > 0)
+        {
+            await File.WriteAllLinesAsync(trace, samples.OrderBy(s => s.Due).Select(s => string.Create(CultureInfo.InvariantCulture,
+                $"{s.Due:0.000} {s.Lag:0.000} {s.Latency:0.000} {(s.Ok ? 1 : 0)}")));
+        }
         Console.WriteLine(JsonSerializer.Serialize(result));
         return 0;
     }
 
     private static async Task<double> RunAsync(HttpClient http, Func<int, HttpRequestMessage> build, double rate, double seconds,
-        ConcurrentBag<(double, double, bool, string?)>? record)
+        ConcurrentBag<(double, double, double, bool, string?)>? record)
     {
         var total = (int)(rate * seconds);
         var inFlight = new List<Task>(total);
@@ -92,7 +100,8 @@ internal static class LoadGen
         return (Stopwatch.GetTimestamp() - start) / (double)tickHz;
     }
 
-    private static async Task SendAsync(HttpClient http, HttpRequestMessage req, long due, ConcurrentBag<(double, double, bool, string?)>? record)
+    private static async Task SendAsync(HttpClient http, HttpRequestMessage req, long due,
+        ConcurrentBag<(double, double, double, bool, string?)>? record)
     {
         var sent = Stopwatch.GetTimestamp();
         bool ok;
@@ -117,7 +126,7 @@ internal static class LoadGen
             req.Dispose();
         }
         var done = Stopwatch.GetTimestamp();
-        record?.Add(((done - sent) * 1000.0 / Stopwatch.Frequency, (sent - due) * 1000.0 / Stopwatch.Frequency, ok, error));
+        record?.Add((due * 1000.0 / Stopwatch.Frequency, (done - sent) * 1000.0 / Stopwatch.Frequency, (sent - due) * 1000.0 / Stopwatch.Frequency, ok, error));
     }
 
     /// <summary>Starts the load in a separate process (this same program) and returns what it measured.</summary>
