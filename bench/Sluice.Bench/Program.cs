@@ -9,6 +9,12 @@ if (args.Length > 0 && args[0] == "load")
 {
     return await LoadGen.MainAsync(args);
 }
+if (args.Length > 0 && args[0] == "fs-probe")
+{
+    // How long creating a file takes in a directory (bench/README.md, "A shared machine"): `Sluice.Bench fs-probe [DIR]`.
+    Console.WriteLine(Stats.F("{0:0} µs per file", FsProbe.MicrosPerCreate(args.Length > 1 ? args[1] : Path.GetTempPath())));
+    return 0;
+}
 if (args.Length > 0 && args[0] == "cpu-probe")
 {
     // How steadily this machine gives its cores (bench/README.md, "A shared machine"): `Sluice.Bench cpu-probe [SECONDS]`.

@@ -25,6 +25,7 @@ internal static class Overhead
     public static async Task<Section> RunAsync(BenchContext ctx, int sluiceRuns = 3)
     {
         var section = new Section("overhead", "3. Per-step overhead");
+        var fs = await FsProbe.WaitUntilFastAsync(ctx, "overhead");
         var bare = EngineInProcess.BareSpawnMs(200);
         var executor = await EngineInProcess.ExecutorAloneMsAsync(ctx, 200);
         var sluice = await SluiceAsync(ctx, sluiceRuns);
@@ -57,6 +58,7 @@ internal static class Overhead
             .Line("start-up costs (a Python interpreter, parsing) do not count against the peers: chain = (T100 - T1) / 99,")
             .Line("fan = (Tfan - T1) x 2 slots / 199. Overhead = per step - bare spawn. Ratio = peer per step / Sluice per step.")
             .Line($"A peer's run is stopped after {PeerLimit.TotalSeconds:0} s, to keep the whole benchmark short; its figures then start with `>=`.")
+            .Line($"Before Sluice's runs, {FsProbe.Describe(fs)} (a step creates ~7 files and directories; see bench/README.md).")
             .Line();
         var rows = new List<IReadOnlyList<string>> { Row("Sluice", sluice, bare, sluice) };
         rows.AddRange(peers.Select(p => p.Times is { } t ? Row(p.Peer.Name, t, bare, sluice) : [p.Peer.Name, "failed: " + p.Error, "", "", "", "", "", "", ""]));
@@ -115,6 +117,7 @@ internal static class Overhead
             {
                 samples.Add(await TimeAsync(pipeline));
             }
+            ctx.Log($"overhead: Sluice {pipeline}: {string.Join(", ", samples.Select(Stats.Ms))}");
             return new Stats(samples).P50;
         }
         await TimeAsync("chain1");

@@ -17,6 +17,7 @@ internal static class Throughput
     public static async Task<Section> RunAsync(BenchContext ctx)
     {
         var section = new Section("throughput", "4. Throughput");
+        var fs = await FsProbe.WaitUntilFastAsync(ctx, "throughput");
         var r = await MeasureAsync(ctx, "tiny.yaml", "tiny", ctx.ThroughputSeconds);
         var perSec = r.Transitions / r.Seconds;
         section.Line($"{Clients} clients in a separate loop each start a run of `tiny` (one process step, `true`) through the native API and start the next")
@@ -24,6 +25,7 @@ internal static class Throughput
             .Line($"{Environment.ProcessorCount * 4} slots). A transition is one committed state change of a run or a step (run-state and step-state events;")
             .Line("a `tiny` run has 5: run Queued->Running->Succeeded, step Pending->Starting->Running->Succeeded, each committed before it is published),")
             .Line("counted in the server's database by commit time within the window; runs finished are counted the same way.")
+            .Line($"Before it, {FsProbe.Describe(fs)}.")
             .Line();
         if (r.Missed > 0)
         {
