@@ -22,9 +22,11 @@ internal sealed class EngineHarness : IAsyncDisposable
     private readonly SqliteStore store;
 
     private readonly TimeSpan lease;
+    private readonly int slots;
 
-    private EngineHarness(TempDirectory temp, SqliteStore store, TimeSpan lease)
+    private EngineHarness(TempDirectory temp, SqliteStore store, TimeSpan lease, int slots)
     {
+        this.slots = slots;
         this.temp = temp;
         this.store = store;
         this.lease = lease;
@@ -45,12 +47,13 @@ internal sealed class EngineHarness : IAsyncDisposable
     /// <param name="lease">The node's lease. A restart here is a new engine in the same process, which the old node's
     /// lease holds off until it lapses (a restarted server is a new process and takes over at once): tests that restart
     /// use a short one.</param>
-    public static async Task<EngineHarness> StartAsync(TimeSpan? lease = null)
+    /// <param name="slots">The server-wide limit on running process steps.</param>
+    public static async Task<EngineHarness> StartAsync(TimeSpan? lease = null, int slots = 16)
     {
         var temp = new TempDirectory("sluice-engine");
         Directory.CreateDirectory(temp.File("scratch"));
         var store = await SqliteStore.OpenAsync(temp.File("sluice.db"), TimeProvider.System, CancellationToken.None);
-        var h = new EngineHarness(temp, store, lease ?? TimeSpan.FromSeconds(15));
+        var h = new EngineHarness(temp, store, lease ?? TimeSpan.FromSeconds(15), slots);
         await h.Engine.StartAsync(CancellationToken.None);
         return h;
     }
@@ -60,7 +63,7 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     private RunEngine NewEngine() => new(store, store, new DefinitionCompilers([new TestPlans()]),
         [new GatedExecutor(new ProcessExecutor(TimeProvider.System), Gate)],
-        new EngineOptions { DataDirectory = temp.File("data"), Slots = 16, DefaultStopGracePeriod = TimeSpan.FromSeconds(2),
+        new EngineOptions { DataDirectory = temp.File("data"), Slots = slots, DefaultStopGracePeriod = TimeSpan.FromSeconds(2),
             LeaseDuration = lease },
         TimeProvider.System, new EventHub());
 

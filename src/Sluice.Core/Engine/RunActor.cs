@@ -595,7 +595,11 @@ internal sealed class RunActor
             }
             progressed |= SettleGroups(tx);
             var order = graph.Order;
-            var activeNow = order.Count(n => n.IsLive && tx.StepAfter(n.Name).State.IsActive());
+            // How many steps are active, counted only for a run with a limit of its own (a pass over every step).
+            var maxParallel = tx.RunAfter.MaxParallelSteps ?? plan.MaxParallelSteps;
+            var activeNow = maxParallel is null ? 0 : order.Count(n => n.IsLive && tx.StepAfter(n.Name).State.IsActive());
+            // Once the server has no slot for this pass, it has none for the rest of it (the run waits in the queue for one).
+            var noSlot = false;
             var open = OpenIterations(tx);
             for (var i = 0; i < order.Count; i++)
             {
@@ -715,14 +719,15 @@ internal sealed class RunActor
                         progressed = true;
                         break;
                     default:
-                        if ((tx.RunAfter.MaxParallelSteps ?? plan.MaxParallelSteps) is { } max && activeNow >= max)
+                        if (maxParallel is { } max && activeNow >= max)
                         {
                             deferred = true;
                             continue;
                         }
                         wantedSlot = true;
-                        if (!engine.Slots.TryAcquire(slotFreed))
+                        if (noSlot || !engine.Slots.TryAcquire(slotFreed))
                         {
+                            noSlot = true;
                             waitingForSlot = true;
                             deferred = true;
                             continue;
