@@ -30,7 +30,7 @@ if (args.Contains("--help") || names.Any(n => n != "all" && !suites.Contains(n))
         usage: ./build.sh bench [SUITE...] [options]
           suites: {string.Join(", ", suites)}, all (the default)
           --write FILE    write the report there (default: docs/benchmarks.md when no suite is named, else only print it)
-          --runs N        stop-latency runs (100); the grace-period case runs N/5
+          --runs N        stop-latency runs (100), with grace 0 and with a 1 s grace each
           --seconds N     throughput duration (60)
           --rate N        API request rate (1000/s)
           --scale-runs N  stored runs for the scale suite (1000000)
@@ -61,7 +61,7 @@ var ctx = new BenchContext
     PeersDir = Path.GetFullPath(Path.Combine("bench", "peers")),
     Machine = new Machine(),
     StopRuns = runs,
-    GraceRuns = Math.Max(5, runs / 5),
+    GraceRuns = runs,
     ThroughputSeconds = IntArg("--seconds", 60),
     ApiRate = IntArg("--rate", 1000),
     ScaleRuns = IntArg("--scale-runs", 1_000_000),

@@ -21,7 +21,7 @@ internal sealed class BenchContext
 
     public int StopRuns { get; init; } = 100;
 
-    public int GraceRuns { get; init; } = 20;
+    public int GraceRuns { get; init; } = 100;
 
     public int ThroughputSeconds { get; init; } = 60;
 
