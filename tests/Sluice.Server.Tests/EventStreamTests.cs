@@ -49,4 +49,43 @@ public class EventStreamTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         }
         Assert.Empty(expected.Except(received));
     }
+
+    [Fact]
+    public async Task Events_QuietStream_SaysKeepAliveThenStillDeliversTheRunsEvents()
+    {
+        var name = Json.UniqueName("quiet");
+        var go = Path.Combine(S.DataDir, name + ".go");
+        await S.CreatePipelineAsync($"name: {name}\nsteps:\n  - name: wait\n    command: sh\n    args: [\"-c\", \"while [ ! -e '{go}' ]; do sleep 0.1; done\"]\n");
+        var id = (await S.StartRunAsync(name)).Str("id");
+        await S.WaitForStateAsync(id, "Running");
+        // The keep-alive comes after 15 s without an event: well within this deadline.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+        using var stream = S.NewClient(Timeout.InfiniteTimeSpan);
+        using var resp = await stream.GetAsync($"/api/v1/events?run={id}", HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        resp.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await resp.Content.ReadAsStreamAsync(cts.Token));
+        Assert.Equal(": sluice events", await reader.ReadLineAsync(cts.Token));
+
+        // Its step's own start may still come first; then nothing happens until the file exists.
+        while (await reader.ReadLineAsync(cts.Token) is { } line && line != ": keep-alive")
+        {
+        }
+        await File.WriteAllTextAsync(go, "");
+
+        // The events after a keep-alive still arrive, up to the run's end.
+        string? last = null;
+        while (await reader.ReadLineAsync(cts.Token) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal) && JsonNode.Parse(line[6..]) is JsonObject e && e["step"] is null
+                && e.Str("kind") == "run-state")
+            {
+                last = e.Str("to");
+                if (last == "Succeeded")
+                {
+                    break;
+                }
+            }
+        }
+        Assert.Equal("Succeeded", last);
+    }
 }

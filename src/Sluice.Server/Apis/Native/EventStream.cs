@@ -10,6 +10,8 @@ namespace Sluice.Server.Apis.Native;
 /// <summary>GET /api/v1/events: a Server-Sent Events stream of committed state changes, replayed from a sequence number and then live.</summary>
 internal static class EventStream
 {
+    private static readonly TimeSpan KeepAliveEvery = TimeSpan.FromSeconds(15);
+
     public static async Task StreamAsync(HttpContext http, NativeCaller caller, EventHub hub, IRunStore store, RunService runs, TimeProvider time,
         IHostApplicationLifetime lifetime)
     {
@@ -74,18 +76,26 @@ internal static class EventStream
         var replayed = seen;
         try
         {
-            using var heartbeat = time.CreateTimer(_ => { }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Task<bool>? wait = null;
             while (!ct.IsCancellationRequested)
             {
-                var wait = sub.Reader.WaitToReadAsync(ct).AsTask();
-                var beat = Task.Delay(TimeSpan.FromSeconds(15), time, ct);
-                if (await Task.WhenAny(wait, beat) == beat)
+                // One wait for events at a time, kept across keep-alives; the keep-alive's timer ends with each wait (a
+                // timer left for every batch of events would pile up for 15 s on a busy stream).
+                wait ??= sub.Reader.WaitToReadAsync(ct).AsTask();
+                bool more;
+                try
                 {
+                    more = await wait.WaitAsync(KeepAliveEvery, time, ct);
+                }
+                catch (TimeoutException)
+                {
+                    // A quiet stream still says something now and then, so that proxies and clients keep it open.
                     await http.Response.WriteAsync(": keep-alive\n\n", ct);
                     await http.Response.Body.FlushAsync(ct);
                     continue;
                 }
-                if (!await wait)
+                wait = null;
+                if (!more)
                 {
                     break;
                 }
