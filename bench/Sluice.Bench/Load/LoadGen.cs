@@ -14,6 +14,9 @@ internal sealed record LoadResult(int Sent, int Ok, int Errors, double Seconds, 
     public double Rate => Sent / Seconds;
 }
 
+/// <summary>One measured request: when it was due (ms on the monotonic clock), its latency and how late it was sent (ms).</summary>
+internal readonly record struct Sample(double Due, double Latency, double Lag, bool Ok, string? Error);
+
 /// <summary>The load process: sends requests at a fixed rate (open loop: a slow answer does not slow the sender) for a
 /// while and prints what it measured as one JSON line. Run as `Sluice.Bench load ...` in its own process, so that the
 /// process that drives the benchmark does not share its threads with the load.</summary>
@@ -61,7 +64,7 @@ internal static class LoadGen
         }
 
         await RunAsync(http, Build, rate, warmup, record: null);
-        var samples = new ConcurrentBag<(double Due, double Latency, double Lag, bool Ok, string? Error)>();
+        var samples = new ConcurrentBag<Sample>();
         var took = await RunAsync(http, Build, rate, seconds, samples);
         var ok = samples.Where(s => s.Ok).ToList();
         var lat = new Stats(ok.Select(s => s.Latency));
@@ -79,7 +82,7 @@ internal static class LoadGen
     }
 
     private static async Task<double> RunAsync(HttpClient http, Func<int, HttpRequestMessage> build, double rate, double seconds,
-        ConcurrentBag<(double, double, double, bool, string?)>? record)
+        ConcurrentBag<Sample>? record)
     {
         var total = (int)(rate * seconds);
         var inFlight = new List<Task>(total);
@@ -101,7 +104,7 @@ internal static class LoadGen
     }
 
     private static async Task SendAsync(HttpClient http, HttpRequestMessage req, long due,
-        ConcurrentBag<(double, double, double, bool, string?)>? record)
+        ConcurrentBag<Sample>? record)
     {
         var sent = Stopwatch.GetTimestamp();
         bool ok;
@@ -126,7 +129,8 @@ internal static class LoadGen
             req.Dispose();
         }
         var done = Stopwatch.GetTimestamp();
-        record?.Add((due * 1000.0 / Stopwatch.Frequency, (done - sent) * 1000.0 / Stopwatch.Frequency, (sent - due) * 1000.0 / Stopwatch.Frequency, ok, error));
+        record?.Add(new Sample(due * 1000.0 / Stopwatch.Frequency, (done - sent) * 1000.0 / Stopwatch.Frequency, (sent - due) * 1000.0 / Stopwatch.Frequency,
+            ok, error));
     }
 
     /// <summary>Starts the load in a separate process (this same program) and returns what it measured.</summary>
