@@ -184,6 +184,8 @@ describe('Stop button', () => {
     // Stopping: the process is still cleaning up
     const slow = await server.startRun(slowStop);
     await server.waitForStep(slow.id, 'work', 'Running');
+    // Running is recorded once the process exists, which can be before the shell has set its trap.
+    await server.waitForLog(slow.id, 'work', 'working');
     await server.api('POST', `/runs/${slow.id}:stop`, { reason: 'test', graceSeconds: 30 });
     await openRun(slow.id);
     await expect.poll(() => runState().getAttribute('data-state')).toBe('Stopping');
@@ -245,7 +247,7 @@ steps:
 
 test('stop flow: reason, then Stopping and Stopped live, without a reload', async () => {
   const run = await server.startRun(slowStop, { displayName: 'nightly retrain', labels: { team: 'ml' } });
-  await server.waitForStep(run.id, 'work', 'Running');
+  await server.waitForLog(run.id, 'work', 'working');
   await openRun(run.id);
   await markNoReload(page);
   await expect.poll(() => runState().getAttribute('data-state')).toBe('Running');
@@ -289,7 +291,7 @@ test('a run that came through the Vertex face shows Canceling, then Canceled', a
     deploymentSpec: {
       executors: {
         'exec-work': {
-          container: { image: 'alpine', command: ['sh', '-c', "trap 'sleep 2; exit 0' TERM; while true; do sleep 0.1; done"] },
+          container: { image: 'alpine', command: ['sh', '-c', "trap 'sleep 2; exit 0' TERM; echo working; while true; do sleep 0.1; done"] },
         },
       },
     },
@@ -302,7 +304,7 @@ test('a run that came through the Vertex face shows Canceling, then Canceled', a
     body: JSON.stringify({ displayName: 'vertex job', pipelineSpec: spec, runtimeConfig: { gcsOutputDirectory: 'gs://sluice-e2e/root' } }),
   });
   expect(created.status, await created.clone().text()).toBe(200);
-  await server.waitForStep(jobId, 'work', 'Running');
+  await server.waitForLog(jobId, 'work', 'working');
   await openRun(jobId);
   await markNoReload(page);
   await expect.poll(() => runState().getAttribute('data-state')).toBe('Running');

@@ -160,6 +160,15 @@ export class SluiceServer {
     }, timeoutMs);
   }
 
+  /** Waits until a step's stdout holds `text`: how a test knows a shell step has reached a line (e.g. its trap is set). */
+  waitForLog(id: string, step: string, text: string, timeoutMs = 20_000) {
+    const auth: Record<string, string> = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+    return until(`the log of step ${step} of run ${id} to say ${JSON.stringify(text)}`, async () => {
+      const r = await fetch(`${this.url}/api/v1/runs/${id}/steps/${step}/logs`, { headers: auth });
+      return r.ok && (await r.text()).includes(text);
+    }, timeoutMs);
+  }
+
   waitForStep(id: string, step: string, state: string, timeoutMs = 20_000) {
     return until(`step ${step} of run ${id} to be ${state}`, async () => {
       const r = await this.getRun(id);

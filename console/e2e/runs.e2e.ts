@@ -37,7 +37,7 @@ name: ${slowStop}
 steps:
   - name: work
     command: sh
-    args: ["-c", "trap 'sleep 3; exit 0' TERM; while true; do sleep 0.1; done"]
+    args: ["-c", "trap 'sleep 3; exit 0' TERM; echo working; while true; do sleep 0.1; done"]
 `);
   // fails at once without starting a process: cheap runs for paging
   await server.createPipeline(`
@@ -144,7 +144,8 @@ test('batch stop: one operation for the selected runs, a confirmation naming how
   const runs = await Promise.all([1, 2, 3].map(() => server.startRun(slowStop, { labels: { batch: 'yes' } })));
   const finished = await server.startRun(instant, { labels: { batch: 'yes' } });
   await server.waitForState(finished.id, 'Failed');
-  for (const r of runs) await server.waitForStep(r.id, 'work', 'Running');
+  // Running can be recorded before the shell has set its trap: its first line says it has.
+  for (const r of runs) await server.waitForLog(r.id, 'work', 'working');
 
   await page.goto(`${server.url}/?label=batch%3Dyes`);
   for (const r of [...runs, finished]) await row(r.id).waitFor();
