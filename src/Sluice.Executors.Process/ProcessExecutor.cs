@@ -17,6 +17,9 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
     private readonly TimeProvider time;
     private readonly string? nativeSupervisor;
 
+    // The server's environment, which every step inherits: read once, since the server never changes its own.
+    private readonly KeyValuePair<string, string>[] inherited;
+
     public ProcessExecutor(TimeProvider time)
         : this(time, Spawner.NativeSupervisor)
     {
@@ -27,6 +30,8 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
     {
         this.time = time;
         this.nativeSupervisor = nativeSupervisor;
+        inherited = [.. Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
+            .Select(e => KeyValuePair.Create((string)e.Key, (string?)e.Value ?? ""))];
         Reaper.Enable(time);
     }
 
@@ -56,10 +61,10 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
             }
         }
 
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+        var env = new Dictionary<string, string>(inherited.Length + inputs.Env.Count + 5, StringComparer.Ordinal);
+        foreach (var (k, v) in inherited)
         {
-            env[(string)e.Key] = (string?)e.Value ?? "";
+            env[k] = v;
         }
         foreach (var (k, v) in inputs.Env)
         {

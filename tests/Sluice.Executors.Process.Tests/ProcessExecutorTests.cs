@@ -149,6 +149,66 @@ public class ProcessExecutorTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task StartAsync_ExecutableFileWithoutShebang_RunByTheShell()
+    {
+        // As exec does it: a file the kernel cannot run itself is a shell script, by full path or found on PATH.
+        var bin = temp.File("bin");
+        Directory.CreateDirectory(bin);
+        var script = Path.Combine(bin, "no-shebang");
+        await File.WriteAllTextAsync(script, "echo \"ran with $#: $*\" > \"$SLUICE_OUTPUTS/said\"\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var path = $"{bin}:{Environment.GetEnvironmentVariable("PATH")}";
+        OutputSpec[] said = [new("said", ParamType.String)];
+
+        foreach (var start in new[]
+        {
+            Start(temp, script, ["a b", "c"], outputs: said, attemptDir: "by-path"),
+            Start(temp, "no-shebang", ["a b", "c"], env: new Dictionary<string, string> { ["PATH"] = path }, outputs: said, attemptDir: "on-path"),
+        })
+        {
+            await using var execution = await executor.StartAsync(start, CancellationToken.None);
+            var outcome = await Outcome(execution);
+
+            Assert.Equal(OutcomeKind.Succeeded, outcome.Kind);
+            Assert.Equal("ran with 2: a b c", outcome.Outputs!["said"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task StartAsync_FirstMatchOnPathNotExecutable_SearchGoesOnThenCannotRunFails()
+    {
+        // tool in the first PATH entry cannot be run (no execute bit: refused even to root), the second one can.
+        var first = temp.File("first");
+        var second = temp.File("second");
+        Directory.CreateDirectory(first);
+        Directory.CreateDirectory(second);
+        await File.WriteAllTextAsync(Path.Combine(first, "tool"), "#!/bin/sh\necho first > \"$SLUICE_OUTPUTS/which\"\n");
+        await File.WriteAllTextAsync(Path.Combine(second, "tool"), "#!/bin/sh\necho second > \"$SLUICE_OUTPUTS/which\"\n");
+        File.SetUnixFileMode(Path.Combine(second, "tool"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        OutputSpec[] which = [new("which", ParamType.String)];
+
+        var found = Start(temp, "tool", env: new Dictionary<string, string> { ["PATH"] = $"{first}:{second}:/usr/bin:/bin" }, outputs: which,
+            attemptDir: "found");
+        await using (var execution = await executor.StartAsync(found, CancellationToken.None))
+        {
+            var outcome = await Outcome(execution);
+            Assert.Equal(OutcomeKind.Succeeded, outcome.Kind);
+            Assert.Equal("second", outcome.Outputs!["which"]!.GetValue<string>());
+        }
+
+        var denied = Start(temp, "tool", env: new Dictionary<string, string> { ["PATH"] = $"{first}:/usr/bin:/bin" }, attemptDir: "denied");
+        await using (var execution = await executor.StartAsync(denied, CancellationToken.None))
+        {
+            var outcome = await Outcome(execution);
+            Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+            Assert.Equal(126, outcome.ExitCode);
+            Assert.Contains("Permission denied", outcome.Reason);
+        }
+    }
+
+    [Fact]
     public async Task StartAsync_DeclaredOutputMissing_FailsNamingIt()
     {
         var start = Shell(temp, "echo 1 > \"$SLUICE_OUTPUTS/present\"", [new("present", ParamType.Integer), new("model_uri", ParamType.String)]);
