@@ -23,10 +23,12 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     private readonly TimeSpan lease;
     private readonly int slots;
+    private readonly TimeSpan? runningRecordDelay;
 
-    private EngineHarness(TempDirectory temp, SqliteStore store, TimeSpan lease, int slots)
+    private EngineHarness(TempDirectory temp, SqliteStore store, TimeSpan lease, int slots, TimeSpan? runningRecordDelay)
     {
         this.slots = slots;
+        this.runningRecordDelay = runningRecordDelay;
         this.temp = temp;
         this.store = store;
         this.lease = lease;
@@ -48,12 +50,13 @@ internal sealed class EngineHarness : IAsyncDisposable
     /// lease holds off until it lapses (a restarted server is a new process and takes over at once): tests that restart
     /// use a short one.</param>
     /// <param name="slots">The server-wide limit on running process steps.</param>
-    public static async Task<EngineHarness> StartAsync(TimeSpan? lease = null, int slots = 16)
+    /// <param name="runningRecordDelay">How much later a step may be recorded Running (the engine's default when null).</param>
+    public static async Task<EngineHarness> StartAsync(TimeSpan? lease = null, int slots = 16, TimeSpan? runningRecordDelay = null)
     {
         var temp = new TempDirectory("sluice-engine");
         Directory.CreateDirectory(temp.File("scratch"));
         var store = await SqliteStore.OpenAsync(temp.File("sluice.db"), TimeProvider.System, CancellationToken.None);
-        var h = new EngineHarness(temp, store, lease ?? TimeSpan.FromSeconds(15), slots);
+        var h = new EngineHarness(temp, store, lease ?? TimeSpan.FromSeconds(15), slots, runningRecordDelay);
         await h.Engine.StartAsync(CancellationToken.None);
         return h;
     }
@@ -64,7 +67,7 @@ internal sealed class EngineHarness : IAsyncDisposable
     private RunEngine NewEngine() => new(store, store, new DefinitionCompilers([new TestPlans()]),
         [new GatedExecutor(new ProcessExecutor(TimeProvider.System), Gate)],
         new EngineOptions { DataDirectory = temp.File("data"), Slots = slots, DefaultStopGracePeriod = TimeSpan.FromSeconds(2),
-            LeaseDuration = lease },
+            LeaseDuration = lease, RunningRecordDelay = runningRecordDelay ?? new EngineOptions { DataDirectory = "-" }.RunningRecordDelay },
         TimeProvider.System, new EventHub());
 
     /// <summary>Shuts the engine down (steps keep running) and starts a new one over the same store, as a server restart does.</summary>

@@ -37,6 +37,11 @@ public sealed record EngineOptions
     /// <summary>How long a call waits for the node that owns a run (or for the store) before it answers Unavailable.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How much later than its process's start a step may be recorded Running, so that a short step's Running
+    /// shares a commit with its end (or another step's change) instead of taking one of its own; zero records it at once.
+    /// Durability does not need it: until then the step is Starting, and a restart finds its process all the same.</summary>
+    public TimeSpan RunningRecordDelay { get; init; } = TimeSpan.FromMilliseconds(3);
+
     /// <summary>Overrides the machine's boot id as the node's host id (tests make one machine look like several).</summary>
     public string? HostId { get; init; }
 
@@ -67,6 +72,10 @@ public sealed record EngineOptions
         if (PollInterval < TimeSpan.FromMilliseconds(10) || PollInterval > LeaseDuration)
         {
             throw new ArgumentException("the poll interval must be between 10 ms and the lease duration");
+        }
+        if (RunningRecordDelay < TimeSpan.Zero || RunningRecordDelay > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException("the delay before a step is recorded Running must be between 0 and 10 minutes");
         }
         if (RequestTimeout < TimeSpan.FromMilliseconds(100) || RequestTimeout > TimeSpan.FromMinutes(10))
         {

@@ -40,6 +40,11 @@ internal sealed class RunActor
     /// <summary>The reason the run will fail once its active steps end; no new step starts while it is set.</summary>
     private string? failure;
 
+    /// <summary>Steps whose process runs, taken in but not yet recorded Running (see <see cref="Hold"/>), and the timer
+    /// that records them if nothing else comes first.</summary>
+    private readonly List<StepStarted> heldStarts = [];
+    private ITimer? heldTimer;
+
     public RunActor(RunEngine engine, RunRecord run)
     {
         this.engine = engine;
@@ -164,7 +169,10 @@ internal sealed class RunActor
                 {
                     batch.Add(m);
                 }
-                await ProcessAsync(batch, ct);
+                if (!Hold(batch))
+                {
+                    await ProcessAsync(batch, ct);
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -185,6 +193,7 @@ internal sealed class RunActor
         {
             inbox.Writer.TryComplete();
             wakeTimer?.Dispose();
+            heldTimer?.Dispose();
             engine.Slots.Forget(slotFreed);
             foreach (var (name, a) in active)
             {
@@ -215,6 +224,12 @@ internal sealed class RunActor
     private async Task ProcessAsync(List<Message> batch, CancellationToken ct)
     {
         var tx = new Tx(this, engine.Time.GetUtcNow());
+        foreach (var held in heldStarts)
+        {
+            ApplyStarted(tx, held);
+        }
+        var holding = engine.Options.RunningRecordDelay > TimeSpan.Zero && run.State == RunState.Running;
+        var flush = false;
         var answers = new List<StopMessage>();
         var callbackReplies = new List<TaskCompletionSource<RunRecord>>();
         IdempotencyRecord? idempotency = null;
@@ -238,10 +253,13 @@ internal sealed class RunActor
                     }
                     break;
                 case StepStarted st:
-                    ApplyStarted(tx, st);
+                    Started(tx, st, holding);
                     break;
                 case StepSpawned sp:
-                    ApplySpawned(tx, sp);
+                    Started(tx, TakeIn(sp), holding);
+                    break;
+                case FlushHeld:
+                    flush = true;
                     break;
                 case UpdateMessage u:
                     tx.Edit(r => Updated(r, u.Request), UpdateEvent(tx.RunAfter, u.Request, tx.Now));
@@ -278,6 +296,16 @@ internal sealed class RunActor
         }
         var toStart = Schedule(tx);
         FinishIfDone(tx);
+        if (holding && !flush && heldStarts.Count > 0 && tx.Changes == heldStarts.Count && answers.Count == 0 && callbackReplies.Count == 0
+            && toStart.Count == 0 && idempotency is null)
+        {
+            // Nothing but steps now running (e.g. a slot freed for nothing): they wait on, as in Hold.
+            heldTimer ??= engine.Time.CreateTimer(_ => Post(new FlushHeld()), null, engine.Options.RunningRecordDelay, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        heldStarts.Clear();
+        heldTimer?.Dispose();
+        heldTimer = null;
         if (idempotency is not null)
         {
             idempotency = engine.RememberStop(answers.First(a => a.Request.IdempotencyToken == idempotency.Token).Request, tx.RunAfter);
@@ -1177,17 +1205,49 @@ internal sealed class RunActor
         }
     }
 
-    /// <summary>A process spawned off the loop is taken in: watched (its end, its time limit), its identity recorded with
-    /// Running in this batch's commit, and stopped at once if the run's stop is durable already (a stop in this same
-    /// batch signals it after the commit, with the other active steps).</summary>
-    private void ApplySpawned(Tx tx, StepSpawned m)
+    /// <summary>A step's process runs: recorded Running in this batch's commit; while Running may wait (see
+    /// <see cref="Hold"/>) it also joins the held ones, so that it stays recorded if this batch ends up not committed.</summary>
+    private void Started(Tx tx, StepStarted st, bool holding)
+    {
+        var before = tx.Changes;
+        ApplyStarted(tx, st);
+        if (holding && tx.Changes > before)
+        {
+            heldStarts.Add(st);
+        }
+    }
+
+    /// <summary>A process spawned off the loop is taken in: watched (its end, its time limit), and stopped at once if the
+    /// run's stop is durable already (a stop in this same batch signals it after the commit, with the other active
+    /// steps). Its identity is recorded with Running.</summary>
+    private StepStarted TakeIn(StepSpawned m)
     {
         Watch(m.Step, m.Plan, m.Attempt, m.Execution, holdsSlot: true);
-        ApplyStarted(tx, new StepStarted(m.Step, m.Attempt, m.Execution.Process));
         if (run.State == RunState.Stopping)
         {
             m.Execution.RequestStop(GraceFor(m.Step));
         }
+        return new StepStarted(m.Step, m.Attempt, m.Execution.Process);
+    }
+
+    /// <summary>A batch that only says steps are running is not committed on its own: the processes are watched at once,
+    /// and Running is recorded with the run's next change, or after <see cref="EngineOptions.RunningRecordDelay"/> if none
+    /// comes first. Most short steps end within it, so that their Running and their end share one commit instead of two.
+    /// Nothing depends on Running being durable: a step is Starting until then, and a restart finds its process by the pid
+    /// its supervisor wrote, as after a crash between the spawn and the commit.</summary>
+    private bool Hold(List<Message> batch)
+    {
+        var delay = engine.Options.RunningRecordDelay;
+        if (delay <= TimeSpan.Zero || run.State != RunState.Running || !batch.TrueForAll(m => m is StepStarted or StepSpawned))
+        {
+            return false;
+        }
+        foreach (var m in batch)
+        {
+            heldStarts.Add(m is StepSpawned sp ? TakeIn(sp) : (StepStarted)m);
+        }
+        heldTimer ??= engine.Time.CreateTimer(_ => Post(new FlushHeld()), null, delay, Timeout.InfiniteTimeSpan);
+        return true;
     }
 
     /// <summary>A process spawned after the loop ended (node shutdown or lease lost): let go of it as the loop let go of
@@ -1504,6 +1564,9 @@ internal sealed class RunActor
 
         public bool HasChanges => events.Count > 0 || runAfter is not null || changed.Count > 0;
 
+        /// <summary>How many changes were made (each Add, Run, Step, Edit or Update counts one).</summary>
+        public int Changes { get; private set; }
+
         public StepRecord StepAfter(string name) => changed.TryGetValue(name, out var s) ? s : actor.steps[name];
 
         public IEnumerable<StepRecord> StepsAfter() => actor.steps.Keys.Concat(added).Select(StepAfter);
@@ -1513,6 +1576,7 @@ internal sealed class RunActor
         {
             added.Add(record.Name);
             changed[record.Name] = record;
+            Changes++;
         }
 
         public bool AnyActive() => StepsAfter().Any(s => s.State.IsActive());
@@ -1536,6 +1600,7 @@ internal sealed class RunActor
             var to = Transitions.Next(before.State, trigger.Value);
             var next = (mutate?.Invoke(before) ?? before) with { State = to };
             runAfter = next;
+            Changes++;
             events.Add(new RunEvent
             {
                 RunId = before.Id, Kind = trigger == RunTrigger.Stop ? "stop-requested" : "run-state", From = before.State.ToString(),
@@ -1548,6 +1613,7 @@ internal sealed class RunActor
             var before = StepAfter(name);
             var to = Transitions.Next(before.State, trigger);
             changed[name] = (mutate?.Invoke(before) ?? before) with { State = to };
+            Changes++;
             events.Add(new RunEvent
             {
                 RunId = before.RunId, Step = name, Kind = kind, From = before.State.ToString(), To = to.ToString(), At = now, Message = message,
@@ -1560,10 +1626,15 @@ internal sealed class RunActor
         {
             runAfter = mutate(RunAfter);
             events.Add(e);
+            Changes++;
         }
 
         /// <summary>Changes a step's fields without a transition (no event).</summary>
-        public void Update(string name, Func<StepRecord, StepRecord> mutate) => changed[name] = mutate(StepAfter(name));
+        public void Update(string name, Func<StepRecord, StepRecord> mutate)
+        {
+            changed[name] = mutate(StepAfter(name));
+            Changes++;
+        }
 
         public async Task CommitAsync(CancellationToken ct, IdempotencyRecord? idempotency = null)
         {
@@ -1603,6 +1674,7 @@ internal sealed class RunActor
             events.Clear();
             added.Clear();
             runAfter = null;
+            Changes = 0;
             actor.engine.Published(next, stored);
         }
     }
@@ -1618,6 +1690,9 @@ internal sealed class RunActor
     }
 
     internal sealed record Kick : Message;
+
+    /// <summary>Records the held Running transitions (their delay has passed).</summary>
+    internal sealed record FlushHeld : Message;
 
     internal sealed record StopMessage(StopRunRequest Request, TaskCompletionSource<StopAnswer> Reply) : Message
     {
