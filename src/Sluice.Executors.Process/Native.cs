@@ -14,6 +14,8 @@ internal static unsafe partial class Native
     public const int ESRCH = 3;
     public const int EINTR = 4;
     public const int ECHILD = 10;
+    public const int ENOENT = 2;
+    public const int EEXIST = 17;
 
     public const int O_RDONLY = 0;
     public const int O_WRONLY = 1;
@@ -68,6 +70,9 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int close(int fd);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mkdir(string path, uint mode);
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);

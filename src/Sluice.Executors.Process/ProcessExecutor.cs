@@ -42,10 +42,20 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
         ct.ThrowIfCancellationRequested();
         var dir = Path.GetFullPath(start.Directory);
         var outputsDir = Path.Combine(dir, StepFiles.Outputs);
-        Directory.CreateDirectory(outputsDir);
-        // A status left by an earlier use of the directory must not be mistaken for this attempt's.
-        File.Delete(Path.Combine(dir, StepFiles.Exit));
-        File.Delete(Path.Combine(dir, StepFiles.Pid));
+        if (CreatedNow(dir))
+        {
+            if (Native.mkdir(outputsDir, 0x1FF) != 0)
+            {
+                Directory.CreateDirectory(outputsDir);
+            }
+        }
+        else
+        {
+            // A status left by an earlier use of the directory must not be mistaken for this attempt's.
+            File.Delete(Path.Combine(dir, StepFiles.Exit));
+            File.Delete(Path.Combine(dir, StepFiles.Pid));
+            Directory.CreateDirectory(outputsDir);
+        }
 
         if (!TryReadInputs(start.Inputs, out var inputs, out var problem))
         {
@@ -116,6 +126,28 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
             Native.close(pidfd);
             throw;
         }
+    }
+
+    /// <summary>Creates the attempt's directory (and its parents); true when this call created it, so that nothing of an
+    /// earlier use can be in it. One mkdir in the usual case (the step's directory exists, or only the attempt is new).</summary>
+    private static bool CreatedNow(string dir)
+    {
+        if (Native.mkdir(dir, 0x1FF /* 0777, less the umask */) == 0)
+        {
+            return true;
+        }
+        var errno = Native.LastError;
+        if (errno == Native.ENOENT)
+        {
+            // A new step: its parent is missing too (it was not there, so neither was this directory).
+            Directory.CreateDirectory(dir);
+            return true;
+        }
+        if (errno == Native.EEXIST)
+        {
+            return false;
+        }
+        throw new IOException($"cannot create {dir}: {Native.Describe(errno)}");
     }
 
     public Task<IStepExecution> AdoptAsync(StepStart start, StepRecord record, CancellationToken ct)

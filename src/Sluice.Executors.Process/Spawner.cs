@@ -162,16 +162,19 @@ internal static unsafe class Spawner
         }
     }
 
-    /// <summary>NUL-terminated UTF-8 copies of managed strings, freed together.</summary>
+    /// <summary>NUL-terminated UTF-8 copies of managed strings and the arrays that point at them, freed together: carved out
+    /// of a few large blocks rather than one allocation each (a step's environment alone is dozens of strings).</summary>
     private sealed class NativeStrings : IDisposable
     {
+        private const int BlockSize = 16 * 1024;
         private readonly List<nint> blocks = [];
+        private byte* next;
+        private nuint left;
 
         public byte* Add(string s)
         {
             var n = Encoding.UTF8.GetByteCount(s);
-            var p = (byte*)NativeMemory.Alloc((nuint)n + 1);
-            blocks.Add((nint)p);
+            var p = Take((nuint)n + 1, 1);
             Encoding.UTF8.GetBytes(s, new Span<byte>(p, n));
             p[n] = 0;
             return p;
@@ -179,8 +182,7 @@ internal static unsafe class Spawner
 
         public byte** Array(IReadOnlyList<string> items)
         {
-            var arr = (byte**)NativeMemory.Alloc((nuint)(items.Count + 1), (nuint)sizeof(byte*));
-            blocks.Add((nint)arr);
+            var arr = (byte**)Take((nuint)(items.Count + 1) * (nuint)sizeof(byte*), (nuint)sizeof(byte*));
             for (var i = 0; i < items.Count; i++)
             {
                 arr[i] = Add(items[i]);
@@ -189,11 +191,34 @@ internal static unsafe class Spawner
             return arr;
         }
 
+        private byte* Take(nuint size, nuint align)
+        {
+            var pad = (align - ((nuint)next % align)) % align;
+            if (next == null || pad + size > left)
+            {
+                if (size > BlockSize / 4)
+                {
+                    // A large one gets a block of its own; the current block stays in use for the small ones.
+                    var own = (byte*)NativeMemory.AlignedAlloc(size, (nuint)sizeof(byte*));
+                    blocks.Add((nint)own);
+                    return own;
+                }
+                next = (byte*)NativeMemory.AlignedAlloc(BlockSize, (nuint)sizeof(byte*));
+                blocks.Add((nint)next);
+                left = BlockSize;
+                pad = 0;
+            }
+            var p = next + pad;
+            next = p + size;
+            left -= pad + size;
+            return p;
+        }
+
         public void Dispose()
         {
             foreach (var b in blocks)
             {
-                NativeMemory.Free((void*)b);
+                NativeMemory.AlignedFree((void*)b);
             }
         }
     }

@@ -79,30 +79,32 @@ internal static class StepFiles
     }
 
     /// <summary>The recorded exit status; null when none was recorded (or it is unreadable, e.g. cut short).</summary>
-    public static int? ReadExitCode(string dir)
-    {
-        try
-        {
-            var text = File.ReadAllText(Path.Combine(dir, Exit)).Trim();
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    public static int? ReadExitCode(string dir) => ReadNumber(Path.Combine(dir, Exit), NumberStyles.Integer);
 
-    public static int? ReadPid(string dir)
+    public static int? ReadPid(string dir) => ReadNumber(Path.Combine(dir, Pid), NumberStyles.None) is { } pid && pid > 1 ? pid : null;
+
+    /// <summary>The number a supervisor wrote to a small file ("N\n"); null when the file is missing, unreadable or holds
+    /// anything else. Read in one call into the stack: it is read once for every step that ends.</summary>
+    private static int? ReadNumber(string path, NumberStyles style)
     {
+        Span<byte> buffer = stackalloc byte[64];
+        int n;
         try
         {
-            var text = File.ReadAllText(Path.Combine(dir, Pid)).Trim();
-            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1 ? pid : null;
+            using var handle = File.OpenHandle(path);
+            n = RandomAccess.Read(handle, buffer, 0);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+        if (n >= buffer.Length)
+        {
+            return null;
+        }
+        ReadOnlySpan<byte> text = buffer[..n];
+        var range = Ascii.Trim(text);
+        return int.TryParse(text[range], style, CultureInfo.InvariantCulture, out var value) ? value : null;
     }
 
     /// <summary>The last non-empty line of stderr.log, shortened; only the file's tail is read.</summary>

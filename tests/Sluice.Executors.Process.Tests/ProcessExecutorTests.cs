@@ -256,6 +256,44 @@ public class ProcessExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task StartAsync_LargeArgumentsAndManyVariables_PassedIntact()
+    {
+        // Past the size the spawner copies strings in (16 KiB blocks): a long argument, many short ones, many variables.
+        var big = string.Concat(Enumerable.Range(0, 3000).Select(i => $"{i % 10}é"));
+        var many = Enumerable.Range(0, 2000).Select(i => $"a{i}").ToList();
+        var env = Enumerable.Range(0, 500).ToDictionary(i => $"SLUICE_TEST_VAR_{i}", i => new string('v', i % 50) + i);
+        var start = Start(temp, "sh", ["-c", """
+            printf %s "$1" > "$SLUICE_OUTPUTS/big"
+            echo $# > "$SLUICE_OUTPUTS/count"
+            shift $(($# - 1)); echo "$1" > "$SLUICE_OUTPUTS/last"
+            echo "$SLUICE_TEST_VAR_499" > "$SLUICE_OUTPUTS/var"
+            """, "argv0", big, .. many],
+            env: env, outputs: [new("big", ParamType.String), new("count", ParamType.Integer), new("last", ParamType.String), new("var", ParamType.String)]);
+
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        var outcome = await Outcome(execution);
+
+        Assert.Equal(OutcomeKind.Succeeded, outcome.Kind);
+        Assert.Equal(big, outcome.Outputs!["big"]!.GetValue<string>());
+        Assert.Equal(2001, outcome.Outputs["count"]!.GetValue<long>());
+        Assert.Equal("a1999", outcome.Outputs["last"]!.GetValue<string>());
+        Assert.Equal(env["SLUICE_TEST_VAR_499"], outcome.Outputs["var"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task StartAsync_AttemptDirectoryCannotBeCreated_ThrowsSayingWhyAndStartsNothing()
+    {
+        // Its parent is a file: the engine turns the exception into the attempt's failure ("could not start: ...").
+        await File.WriteAllTextAsync(temp.File("a-file"), "");
+        var start = Start(temp, "sh", ["-c", $"touch '{temp.File("ran")}'"], attemptDir: Path.Combine("a-file", "attempt-1"));
+
+        var e = await Assert.ThrowsAnyAsync<IOException>(() => executor.StartAsync(start, CancellationToken.None));
+
+        Assert.Contains(Path.Combine(temp.Path, "a-file"), e.Message);
+        Assert.False(File.Exists(temp.File("ran")));
+    }
+
+    [Fact]
     public async Task StartAsync_EnvAndWorkingDir_AreApplied()
     {
         var work = temp.File("work dir");
