@@ -102,19 +102,23 @@ internal static class Procs
     }
 
     /// <summary>CPU time (user + system) a process has used so far.</summary>
-    public static TimeSpan CpuTime(int pid)
+    public static TimeSpan CpuTime(int pid) => CpuTimes(pid).Own;
+
+    /// <summary>CPU time (user + system) a process has used so far, and that of its children it has reaped (for the server:
+    /// the steps' supervisors, which include the commands they reaped).</summary>
+    public static (TimeSpan Own, TimeSpan Children) CpuTimes(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks (100 Hz on Linux).
-            var ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
-            return TimeSpan.FromMilliseconds(ticks * 10);
+            // utime, stime, cutime, cstime are fields 14-17 of stat (11-14 after the command), in clock ticks (100 Hz on Linux).
+            long Ticks(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
+            return (TimeSpan.FromMilliseconds((Ticks(11) + Ticks(12)) * 10), TimeSpan.FromMilliseconds((Ticks(13) + Ticks(14)) * 10));
         }
         catch (IOException)
         {
-            return TimeSpan.Zero;
+            return (TimeSpan.Zero, TimeSpan.Zero);
         }
     }
 

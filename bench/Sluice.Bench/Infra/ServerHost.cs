@@ -113,6 +113,9 @@ internal sealed class ServerHost : IAsyncDisposable
 
     public TimeSpan CpuTime => Procs.CpuTime(process.Id);
 
+    /// <summary>The server's own CPU time and that of the step processes it reaped.</summary>
+    public (TimeSpan Own, TimeSpan Children) CpuTimes => Procs.CpuTimes(process.Id);
+
     /// <summary>SIGTERM (a node shutdown), then whatever step process of this data directory is still alive is killed and reported.</summary>
     public async ValueTask DisposeAsync()
     {

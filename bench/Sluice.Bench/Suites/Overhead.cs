@@ -28,7 +28,7 @@ internal static class Overhead
         var fs = await FsProbe.WaitUntilFastAsync(ctx, "overhead");
         var bare = EngineInProcess.BareSpawnMs(200);
         var executor = await EngineInProcess.ExecutorAloneMsAsync(ctx, 200);
-        var sluice = await SluiceAsync(ctx, sluiceRuns);
+        var (sluice, chainCpu, fanCpu) = await SluiceAsync(ctx, sluiceRuns);
         var peers = new List<(Peer Peer, Times? Times, string? Error)>();
         foreach (var peer in ctx.InstalledPeers)
         {
@@ -59,6 +59,9 @@ internal static class Overhead
             .Line("fan = (Tfan - T1) x 2 slots / 199. Overhead = per step - bare spawn. Ratio = peer per step / Sluice per step.")
             .Line($"A peer's run is stopped after {PeerLimit.TotalSeconds:0} s, to keep the whole benchmark short; its figures then start with `>=`.")
             .Line($"Before Sluice's runs, {FsProbe.Describe(fs)} (a step creates ~7 files and directories; see bench/README.md).")
+            .Line(Stats.F("CPU per step while Sluice ran them (from /proc, all measured runs): chain {0:0.00} ms in the server + {1:0.00} ms in the", chainCpu.Server, chainCpu.Steps))
+            .Line(Stats.F("steps' processes (supervisor and `true`), fan {0:0.00} + {1:0.00} ms. Two cores cannot run a fan-out step in less wall time than", fanCpu.Server, fanCpu.Steps))
+            .Line(Stats.F("half their sum ({0:0.00} ms; it took {1:0.00}).", (fanCpu.Server + fanCpu.Steps) / 2, sluice.FanPerStep / 2))
             .Line();
         var rows = new List<IReadOnlyList<string>> { Row("Sluice", sluice, bare, sluice) };
         rows.AddRange(peers.Select(p => p.Times is { } t ? Row(p.Peer.Name, t, bare, sluice) : [p.Peer.Name, "failed: " + p.Error, "", "", "", "", "", "", ""]));
@@ -89,7 +92,10 @@ internal static class Overhead
         ];
     }
 
-    private static async Task<Times> SluiceAsync(BenchContext ctx, int runs)
+    /// <summary>CPU time per step over all the measured runs of a shape, ms: the server's own, and its step processes'.</summary>
+    private sealed record Cpu(double Server, double Steps);
+
+    private static async Task<(Times Times, Cpu Chain, Cpu Fan)> SluiceAsync(BenchContext ctx, int runs)
     {
         ctx.Log("overhead: Sluice");
         await using var server = await ctx.StartServerAsync(ctx.NewDir("overhead"), "--slots", "2");
@@ -110,19 +116,25 @@ internal static class Overhead
             feed.Forget(run.Id);
             return Stopwatch.GetElapsedTime(t0, end.ReceivedTicks).TotalMilliseconds;
         }
-        async Task<double> MedianAsync(string pipeline)
+        async Task<(double Median, Cpu Cpu)> MedianAsync(string pipeline, int steps)
         {
             var samples = new List<double>();
+            var before = server.CpuTimes;
             for (var i = 0; i < runs; i++)
             {
                 samples.Add(await TimeAsync(pipeline));
             }
+            var after = server.CpuTimes;
             ctx.Log($"overhead: Sluice {pipeline}: {string.Join(", ", samples.Select(Stats.Ms))}");
-            return new Stats(samples).P50;
+            var n = (double)runs * steps;
+            return (new Stats(samples).P50, new Cpu((after.Own - before.Own).TotalMilliseconds / n, (after.Children - before.Children).TotalMilliseconds / n));
         }
         await TimeAsync("chain1");
         await TimeAsync("chain100");
         await using var profile = await ctx.ProfileAsync(server, "overhead");
-        return new Times(await MedianAsync("chain1"), await MedianAsync("chain100"), await MedianAsync("fan200"));
+        var (t1, _) = await MedianAsync("chain1", 1);
+        var (t100, chain) = await MedianAsync("chain100", 100);
+        var (tfan, fan) = await MedianAsync("fan200", 200);
+        return (new Times(t1, t100, tfan), chain, fan);
     }
 }

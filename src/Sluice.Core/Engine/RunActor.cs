@@ -18,6 +18,10 @@ internal sealed class RunActor
     private readonly Channel<Message> inbox = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, StepRecord> steps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Active> active = new(StringComparer.Ordinal);
+
+    /// <summary>The steps whose stored state is active (Starting, Running, Stopping): kept with <see cref="steps"/>, so that
+    /// "is anything still active" does not pass over every step of the run on every commit.</summary>
+    private readonly HashSet<string> activeSteps = new(StringComparer.Ordinal);
     private readonly Action slotFreed;
     private readonly CancellationTokenSource relinquished;
     private RunRecord run;
@@ -73,12 +77,25 @@ internal sealed class RunActor
     {
         foreach (var s in stored)
         {
-            steps[s.Name] = s;
+            Store(s);
         }
         Completion = Task.Run(() => LoopAsync(resume));
     }
 
     public bool Post(Message m) => inbox.Writer.TryWrite(m);
+
+    private void Store(StepRecord s)
+    {
+        steps[s.Name] = s;
+        if (s.State.IsActive())
+        {
+            activeSteps.Add(s.Name);
+        }
+        else
+        {
+            activeSteps.Remove(s.Name);
+        }
+    }
 
     /// <summary>Every step of a plan, for-each bodies included.</summary>
     private static IEnumerable<StepPlan> Walk(IEnumerable<StepPlan> steps)
@@ -1579,7 +1596,24 @@ internal sealed class RunActor
             Changes++;
         }
 
-        public bool AnyActive() => StepsAfter().Any(s => s.State.IsActive());
+        public bool AnyActive()
+        {
+            foreach (var s in changed.Values)
+            {
+                if (s.State.IsActive())
+                {
+                    return true;
+                }
+            }
+            foreach (var name in actor.activeSteps)
+            {
+                if (!changed.ContainsKey(name))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
 
         /// <summary>Queued -> Running when the first step begins.</summary>
         public void Begin(DateTimeOffset at)
@@ -1668,7 +1702,7 @@ internal sealed class RunActor
             actor.run = next;
             foreach (var sc in stepChanges)
             {
-                actor.steps[sc.Step.Name] = sc.Step;
+                actor.Store(sc.Step);
             }
             changed.Clear();
             events.Clear();
