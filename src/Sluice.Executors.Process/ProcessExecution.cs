@@ -28,7 +28,9 @@ internal sealed class ProcessExecution : IStepExecution
     private readonly int pgid;
     private readonly string noExitReason;
     private readonly TaskCompletionSource<string?> leaderExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<StepOutcome> outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Set as the last thing RunAsync does, on a pool thread and holding no lock: its continuations (the engine's, which
+    // only posts the outcome to the run's writer) may run right there instead of costing a hop to another pool thread.
+    private readonly TaskCompletionSource<StepOutcome> outcome = new();
 
     /// <summary>A stop was requested before the server restarted (the step was Stopping when adopted).</summary>
     private readonly bool stoppedEarlier;
