@@ -42,20 +42,13 @@ public sealed class ProcessExecutor : IStepExecutor, IOrphanReaper
         ct.ThrowIfCancellationRequested();
         var dir = Path.GetFullPath(start.Directory);
         var outputsDir = Path.Combine(dir, StepFiles.Outputs);
-        if (CreatedNow(dir))
-        {
-            if (Native.mkdir(outputsDir, 0x1FF) != 0)
-            {
-                Directory.CreateDirectory(outputsDir);
-            }
-        }
-        else
+        if (!CreatedNow(dir))
         {
             // A status left by an earlier use of the directory must not be mistaken for this attempt's.
             File.Delete(Path.Combine(dir, StepFiles.Exit));
             File.Delete(Path.Combine(dir, StepFiles.Pid));
-            Directory.CreateDirectory(outputsDir);
         }
+        Directory.CreateDirectory(outputsDir);
 
         if (!TryReadInputs(start.Inputs, out var inputs, out var problem))
         {

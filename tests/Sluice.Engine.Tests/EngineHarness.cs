@@ -64,11 +64,15 @@ internal sealed class EngineHarness : IAsyncDisposable
     /// <summary>Lets a test hold process steps while they are being started.</summary>
     public SpawnGate Gate { get; } = new();
 
-    private RunEngine NewEngine() => new(store, store, new DefinitionCompilers([new TestPlans()]),
-        [new GatedExecutor(new ProcessExecutor(TimeProvider.System), Gate)],
-        new EngineOptions { DataDirectory = temp.File("data"), Slots = slots, DefaultStopGracePeriod = TimeSpan.FromSeconds(2),
-            LeaseDuration = lease, RunningRecordDelay = runningRecordDelay ?? new EngineOptions { DataDirectory = "-" }.RunningRecordDelay },
-        TimeProvider.System, new EventHub());
+    private RunEngine NewEngine()
+    {
+        var options = new EngineOptions
+        {
+            DataDirectory = temp.File("data"), Slots = slots, DefaultStopGracePeriod = TimeSpan.FromSeconds(2), LeaseDuration = lease,
+        };
+        return new(store, store, new DefinitionCompilers([new TestPlans()]), [new GatedExecutor(new ProcessExecutor(TimeProvider.System), Gate)],
+            runningRecordDelay is { } delay ? options with { RunningRecordDelay = delay } : options, TimeProvider.System, new EventHub());
+    }
 
     /// <summary>Shuts the engine down (steps keep running) and starts a new one over the same store, as a server restart does.</summary>
     public async Task RestartAsync()

@@ -317,7 +317,7 @@ internal sealed class RunActor
             && toStart.Count == 0 && idempotency is null)
         {
             // Nothing but steps now running (e.g. a slot freed for nothing): they wait on, as in Hold.
-            heldTimer ??= engine.Time.CreateTimer(_ => Post(new FlushHeld()), null, engine.Options.RunningRecordDelay, Timeout.InfiniteTimeSpan);
+            ArmHeldTimer();
             return;
         }
         heldStarts.Clear();
@@ -1254,8 +1254,7 @@ internal sealed class RunActor
     /// its supervisor wrote, as after a crash between the spawn and the commit.</summary>
     private bool Hold(List<Message> batch)
     {
-        var delay = engine.Options.RunningRecordDelay;
-        if (delay <= TimeSpan.Zero || run.State != RunState.Running || !batch.TrueForAll(m => m is StepStarted or StepSpawned))
+        if (engine.Options.RunningRecordDelay <= TimeSpan.Zero || run.State != RunState.Running || !batch.TrueForAll(m => m is StepStarted or StepSpawned))
         {
             return false;
         }
@@ -1263,9 +1262,13 @@ internal sealed class RunActor
         {
             heldStarts.Add(m is StepSpawned sp ? TakeIn(sp) : (StepStarted)m);
         }
-        heldTimer ??= engine.Time.CreateTimer(_ => Post(new FlushHeld()), null, delay, Timeout.InfiniteTimeSpan);
+        ArmHeldTimer();
         return true;
     }
+
+    /// <summary>Records the held Running transitions once their delay has passed, unless a commit takes them first.</summary>
+    private void ArmHeldTimer() =>
+        heldTimer ??= engine.Time.CreateTimer(_ => Post(new FlushHeld()), null, engine.Options.RunningRecordDelay, Timeout.InfiniteTimeSpan);
 
     /// <summary>A process spawned after the loop ended (node shutdown or lease lost): let go of it as the loop let go of
     /// the others, and of its slot.</summary>
