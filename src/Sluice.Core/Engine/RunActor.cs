@@ -49,6 +49,17 @@ internal sealed class RunActor
     private readonly List<StepStarted> heldStarts = [];
     private ITimer? heldTimer;
 
+    // What a scheduling pass looks at, so that it does not visit every step of the run on every commit (a for-each may
+    // have thousands): a step needs a look only when it became Pending, when a step it depends on or its group changed,
+    // or while it waits for something that is not a step (a retry's time, a for-each's room), all in toVisit; steps that
+    // wait only for a slot (or the run's parallelism) are in slotQueue, looked at in order until one finds none. Groups
+    // whose members or own state changed are in unsettled. Kept by Touched as the transaction is built.
+    private readonly NodeSet toVisit = new();
+    private readonly NodeSet slotQueue = new();
+    private readonly NodeSet unsettled = new();
+    private bool reindex = true;
+    private string? failureIndexed;
+
     public RunActor(RunEngine engine, RunRecord run)
     {
         this.engine = engine;
@@ -638,16 +649,23 @@ internal sealed class RunActor
             {
                 break;
             }
+            if (reindex || failure != failureIndexed)
+            {
+                Reindex(tx);
+            }
             progressed |= SettleGroups(tx);
             var order = graph.Order;
-            // How many steps are active, counted only for a run with a limit of its own (a pass over every step).
             var maxParallel = tx.RunAfter.MaxParallelSteps ?? plan.MaxParallelSteps;
-            var activeNow = maxParallel is null ? 0 : order.Count(n => n.IsLive && tx.StepAfter(n.Name).State.IsActive());
-            // Once the server has no slot for this pass, it has none for the rest of it (the run waits in the queue for one).
+            var activeNow = maxParallel is null ? 0 : tx.ActiveLiveSteps();
+            // Once the server has no slot for this pass (or the run is at its limit), it has none for the rest of it: the
+            // steps that wait only for one are not looked at again until the next pass.
             var noSlot = false;
             var open = OpenIterations(tx);
-            for (var i = 0; i < order.Count; i++)
+            for (var i = NextToVisit(0, skipQueue: false); i >= 0; i = NextToVisit(i + 1, noSlot || activeNow >= maxParallel))
             {
+                // Looked at now: whatever must be looked at again is put back below.
+                toVisit.Remove(i);
+                slotQueue.Remove(i);
                 var node = order[i];
                 var sp = node.Plan;
                 var s = tx.StepAfter(node.Name);
@@ -677,24 +695,12 @@ internal sealed class RunActor
                         continue;
                     }
                 }
-                var ready = true;
-                var skip = false;
-                var blocked = false;
-                foreach (var dep in node.DependsOn)
-                {
-                    var ds = tx.StepAfter(dep).State;
-                    if (!ds.IsTerminal())
-                    {
-                        ready = false;
-                        break;
-                    }
-                    skip |= ds == StepState.Skipped;
-                    blocked |= ds is StepState.Failed or StepState.Stopped or StepState.NotStarted;
-                }
-                if (!ready)
+                if (!DependenciesEnded(tx, node))
                 {
                     continue;
                 }
+                var skip = node.DepSkipped;
+                var blocked = node.DepBlocked;
                 var isFinally = sp.StartWhen == StartWhen.AllEnded;
                 if (failFast && !isFinally)
                 {
@@ -738,11 +744,13 @@ internal sealed class RunActor
                 {
                     nextWake = nextWake is null || nb < nextWake ? nb : nextWake;
                     deferred = true;
+                    toVisit.Add(i);
                     continue;
                 }
                 if (!MayOpen(node, open))
                 {
                     deferred = true;
+                    toVisit.Add(i);
                     continue;
                 }
                 switch (sp)
@@ -764,9 +772,10 @@ internal sealed class RunActor
                         progressed = true;
                         break;
                     default:
-                        if (maxParallel is { } max && activeNow >= max)
+                        if (activeNow >= maxParallel)
                         {
                             deferred = true;
+                            slotQueue.Add(i);
                             continue;
                         }
                         wantedSlot = true;
@@ -775,6 +784,7 @@ internal sealed class RunActor
                             noSlot = true;
                             waitingForSlot = true;
                             deferred = true;
+                            slotQueue.Add(i);
                             continue;
                         }
                         waitingForSlot = false;
@@ -792,7 +802,7 @@ internal sealed class RunActor
                 }
                 Opened(node, open);
             }
-            if (failFast && !progressed && !order.Any(n => n.IsLive && tx.StepAfter(n.Name).State.IsActive()))
+            if (failFast && !progressed && tx.ActiveLiveSteps() == 0)
             {
                 // Nothing runs any more: what can no longer start never starts, so that groups end and finally steps run.
                 foreach (var n in order)
@@ -814,6 +824,100 @@ internal sealed class RunActor
             waitingForSlot = false;
         }
         return toStart;
+    }
+
+    /// <summary>The next position at or after <paramref name="from"/> that the scheduling pass looks at.</summary>
+    private int NextToVisit(int from, bool skipQueue)
+    {
+        var a = toVisit.Next(from);
+        if (skipQueue)
+        {
+            return a;
+        }
+        var b = slotQueue.Next(from);
+        return a < 0 ? b : b < 0 ? a : Math.Min(a, b);
+    }
+
+    /// <summary>Whether every step the node depends on has ended; notes on the node how they ended. Each dependency is
+    /// read until it has ended, once after that (terminal states never change).</summary>
+    private static bool DependenciesEnded(Tx tx, Node node)
+    {
+        var deps = node.DependsOn;
+        while (node.DepsEnded < deps.Count)
+        {
+            var ds = tx.StepAfter(deps[node.DepsEnded]).State;
+            if (!ds.IsTerminal())
+            {
+                return false;
+            }
+            node.DepSkipped |= ds == StepState.Skipped;
+            node.DepBlocked |= ds is StepState.Failed or StepState.Stopped or StepState.NotStarted;
+            node.DepsEnded++;
+        }
+        return true;
+    }
+
+    /// <summary>A step's state changed in the transaction being built: marks what the scheduling pass and the group check must
+    /// look at because of it. Nothing else makes a step that was waiting on other steps ready.</summary>
+    private void Touched(string name, StepState from, StepState to)
+    {
+        if (from.IsTerminal())
+        {
+            // Within one writer a terminal step stays so (a retried run gets a new writer); the index relies on it, so it is
+            // rebuilt should that ever change.
+            reindex = true;
+            return;
+        }
+        if (graph.Find(name) is not { } node)
+        {
+            return;
+        }
+        if (to == StepState.Pending)
+        {
+            toVisit.Add(node.Index);
+        }
+        if (to.IsTerminal())
+        {
+            foreach (var d in graph.DependentsOf(name))
+            {
+                toVisit.Add(d.Index);
+            }
+            if (node.Group is { } g && graph.Find(g) is { } group)
+            {
+                unsettled.Add(group.Index);
+            }
+        }
+        if (node.IsGroup)
+        {
+            unsettled.Add(node.Index);
+            foreach (var m in graph.MembersOf(name))
+            {
+                toVisit.Add(m.Index);
+            }
+        }
+    }
+
+    /// <summary>Looks at everything again: every Pending step, every group (at the start, and after a failure).</summary>
+    private void Reindex(Tx tx)
+    {
+        toVisit.Clear();
+        slotQueue.Clear();
+        unsettled.Clear();
+        foreach (var n in graph.Order)
+        {
+            n.DepsEnded = n.MembersEnded = 0;
+            n.DepSkipped = n.DepBlocked = false;
+            if (tx.StepAfter(n.Name).State == StepState.Pending)
+            {
+                toVisit.Add(n.Index);
+            }
+            if (n.IsGroup)
+            {
+                unsettled.Add(n.Index);
+            }
+        }
+        reindex = false;
+        failureIndexed = failure;
     }
 
     /// <summary>A step that fails before it runs (Start and Fail in one go).</summary>
@@ -892,52 +996,58 @@ internal sealed class RunActor
     /// <summary>Ends every running (or stopping) group whose steps have all ended, innermost first; true if one did.</summary>
     private bool SettleGroups(Tx tx)
     {
+        if (reindex)
+        {
+            Reindex(tx);
+        }
         var any = false;
         var order = graph.Order;
-        for (var changed = true; changed;)
+        // The last one first: a group comes after the group it is in, so inner groups end before outer ones look.
+        for (var i = unsettled.Previous(int.MaxValue); i >= 0; i = unsettled.Previous(int.MaxValue))
         {
-            changed = false;
-            for (var i = order.Count - 1; i >= 0; i--)
+            unsettled.Remove(i);
+            var n = order[i];
+            if (!n.IsGroup)
             {
-                var n = order[i];
-                if (!n.IsGroup)
-                {
-                    continue;
-                }
-                var s = tx.StepAfter(n.Name);
-                if (s.State is not (StepState.Running or StepState.Stopping))
-                {
-                    continue;
-                }
-                var members = graph.MembersOf(n.Name);
-                if (members.Any(m => !tx.StepAfter(m.Name).State.IsTerminal()))
-                {
-                    continue;
-                }
-                var now = tx.Now;
-                var bad = members.FirstOrDefault(m => tx.StepAfter(m.Name).State is StepState.Failed or StepState.Stopped);
-                if (s.State == StepState.Stopping)
-                {
-                    tx.Step(n.Name, StepTrigger.Stopped, x => x with { EndedAt = now }, "stopped");
-                }
-                else if (bad is not null)
-                {
-                    var reason = $"step {bad.Name} {(tx.StepAfter(bad.Name).State == StepState.Failed ? "failed" : "was stopped")}";
-                    tx.Step(n.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = reason }, reason);
-                    failure ??= $"step {n.Name} failed: {reason}";
-                }
-                else if (members.FirstOrDefault(m => tx.StepAfter(m.Name).State == StepState.NotStarted) is { } never)
-                {
-                    // Only ever after a failure elsewhere, which already fails the run.
-                    var reason = $"step {never.Name} never started";
-                    tx.Step(n.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = reason }, reason);
-                }
-                else
-                {
-                    tx.Step(n.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = Collected(tx, n) }, "succeeded");
-                }
-                changed = any = true;
+                continue;
             }
+            var s = tx.StepAfter(n.Name);
+            if (s.State is not (StepState.Running or StepState.Stopping))
+            {
+                continue;
+            }
+            var members = graph.MembersOf(n.Name);
+            while (n.MembersEnded < members.Count && tx.StepAfter(members[n.MembersEnded].Name).State.IsTerminal())
+            {
+                n.MembersEnded++;
+            }
+            if (n.MembersEnded < members.Count)
+            {
+                continue;
+            }
+            var now = tx.Now;
+            var bad = members.FirstOrDefault(m => tx.StepAfter(m.Name).State is StepState.Failed or StepState.Stopped);
+            if (s.State == StepState.Stopping)
+            {
+                tx.Step(n.Name, StepTrigger.Stopped, x => x with { EndedAt = now }, "stopped");
+            }
+            else if (bad is not null)
+            {
+                var reason = $"step {bad.Name} {(tx.StepAfter(bad.Name).State == StepState.Failed ? "failed" : "was stopped")}";
+                tx.Step(n.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = reason }, reason);
+                failure ??= $"step {n.Name} failed: {reason}";
+            }
+            else if (members.FirstOrDefault(m => tx.StepAfter(m.Name).State == StepState.NotStarted) is { } never)
+            {
+                // Only ever after a failure elsewhere, which already fails the run.
+                var reason = $"step {never.Name} never started";
+                tx.Step(n.Name, StepTrigger.Fail, x => x with { EndedAt = now, Reason = reason }, reason);
+            }
+            else
+            {
+                tx.Step(n.Name, StepTrigger.Succeed, x => x with { EndedAt = now, Outputs = Collected(tx, n) }, "succeeded");
+            }
+            any = true;
         }
         return any;
     }
@@ -1597,6 +1707,28 @@ internal sealed class RunActor
             added.Add(record.Name);
             changed[record.Name] = record;
             Changes++;
+            actor.Touched(record.Name, StepState.Pending, record.State);
+        }
+
+        /// <summary>How many steps that run something (not groups) are active.</summary>
+        public int ActiveLiveSteps()
+        {
+            var n = 0;
+            foreach (var s in changed.Values)
+            {
+                if (s.State.IsActive() && actor.graph.Find(s.Name) is { IsLive: true })
+                {
+                    n++;
+                }
+            }
+            foreach (var name in actor.activeSteps)
+            {
+                if (!changed.ContainsKey(name) && actor.graph.Find(name) is { IsLive: true })
+                {
+                    n++;
+                }
+            }
+            return n;
         }
 
         public bool AnyActive()
@@ -1651,6 +1783,7 @@ internal sealed class RunActor
             var to = Transitions.Next(before.State, trigger);
             changed[name] = (mutate?.Invoke(before) ?? before) with { State = to };
             Changes++;
+            actor.Touched(name, before.State, to);
             events.Add(new RunEvent
             {
                 RunId = before.RunId, Step = name, Kind = kind, From = before.State.ToString(), To = to.ToString(), At = now, Message = message,
@@ -1669,8 +1802,14 @@ internal sealed class RunActor
         /// <summary>Changes a step's fields without a transition (no event).</summary>
         public void Update(string name, Func<StepRecord, StepRecord> mutate)
         {
-            changed[name] = mutate(StepAfter(name));
+            var before = StepAfter(name);
+            var after = mutate(before);
+            changed[name] = after;
             Changes++;
+            if (after.State != before.State)
+            {
+                actor.Touched(name, before.State, after.State);
+            }
         }
 
         public async Task CommitAsync(CancellationToken ct, IdempotencyRecord? idempotency = null)

@@ -24,6 +24,24 @@ internal sealed class Node
 
     public bool IsGroup => Plan is GroupStepPlan;
 
+    /// <summary>Its position in the run's scheduling order.</summary>
+    public int Index { get; set; }
+
+    // Scheduling state kept by the run's writer (RunActor). Terminal states never change, so these only grow; they are
+    // reset whenever the writer rebuilds its index of what to look at.
+
+    /// <summary>How many of <see cref="DependsOn"/>, from the first, are known to have ended.</summary>
+    public int DepsEnded { get; set; }
+
+    /// <summary>One of the ended dependencies was skipped.</summary>
+    public bool DepSkipped { get; set; }
+
+    /// <summary>One of the ended dependencies failed, was stopped or never started.</summary>
+    public bool DepBlocked { get; set; }
+
+    /// <summary>For a group: how many of its members, from the first, are known to have ended.</summary>
+    public int MembersEnded { get; set; }
+
     /// <summary>A step that runs something outside the engine (a process, a call, a callback), as opposed to a group.</summary>
     public bool IsLive => Plan is not GroupStepPlan;
 
@@ -75,6 +93,7 @@ internal sealed class RunGraph
     private readonly Dictionary<string, Node> byName = new(StringComparer.Ordinal);
     private readonly List<Node> order = [];
     private readonly Dictionary<string, List<Node>> members = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Node>> dependents = new(StringComparer.Ordinal);
 
     public RunGraph(Plan plan)
     {
@@ -91,6 +110,9 @@ internal sealed class RunGraph
 
     /// <summary>The steps directly in a group.</summary>
     public IReadOnlyList<Node> MembersOf(string group) => members.TryGetValue(group, out var list) ? list : [];
+
+    /// <summary>The steps that depend directly on a step.</summary>
+    public IReadOnlyList<Node> DependentsOf(string step) => dependents.TryGetValue(step, out var list) ? list : [];
 
     /// <summary>Makes the steps of every iteration of a for-each node; returns them in order.</summary>
     public List<Node> Expand(Node forEach, JsonArray items)
@@ -138,15 +160,25 @@ internal sealed class RunGraph
 
     private void Add(Node n)
     {
+        n.Index = order.Count;
         byName[n.Name] = n;
         order.Add(n);
         if (n.Group is { } g)
         {
-            if (!members.TryGetValue(g, out var list))
-            {
-                members[g] = list = [];
-            }
-            list.Add(n);
+            ListOf(members, g).Add(n);
         }
+        foreach (var d in n.DependsOn)
+        {
+            ListOf(dependents, d).Add(n);
+        }
+    }
+
+    private static List<Node> ListOf(Dictionary<string, List<Node>> map, string key)
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+        return list;
     }
 }
