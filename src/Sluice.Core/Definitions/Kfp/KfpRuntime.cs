@@ -27,6 +27,14 @@ internal static class KfpRuntime
         return list;
     });
 
+    /// <summary>Names the folder the stand-in is written to, so that a new build's files never mix with an old one's.</summary>
+    private static readonly Lazy<string> FilesHash = new(() =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\0", Files.Value.Select(f => f.Path + "\0" + f.Text)))))[..16]
+            .ToLowerInvariant());
+
+    /// <summary>The host's python3 when it has no <c>python</c> (null otherwise): looked up once, not for every task.</summary>
+    private static readonly Lazy<string?> Python3WithoutPython = new(() => Which("python") is null ? Which("python3") : null);
+
     /// <summary>The KFP SDK's preamble: <c>sh -c "...pip install ... kfp==X ... && \"$0\" \"$@\""</c> before the real command.</summary>
     public static bool IsPipBootstrap(IReadOnlyList<string> argv) =>
         argv.Count > 3 && argv[0] is "sh" or "bash" or "/bin/sh" or "/bin/bash" && argv[1] == "-c"
@@ -49,9 +57,7 @@ internal static class KfpRuntime
     /// <summary>The stand-in's files under the data directory, in a folder named after their content (written once).</summary>
     private static string ShimDirectory(string dataDirectory)
     {
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\0", Files.Value.Select(f => f.Path + "\0" + f.Text)))))[..16]
-            .ToLowerInvariant();
-        var dir = Path.Combine(dataDirectory, "kfp", "python-" + hash);
+        var dir = Path.Combine(dataDirectory, "kfp", "python-" + FilesHash.Value);
         lock (Gate)
         {
             if (Extracted.TryGetValue(dataDirectory, out var done) && done == dir)
@@ -84,7 +90,7 @@ internal static class KfpRuntime
     /// <summary>A folder with <c>python</c> linked to the host's python3, when the host has no <c>python</c>; else null.</summary>
     private static string? PythonBin(string dataDirectory)
     {
-        if (Which("python") is not null || Which("python3") is not { } python3)
+        if (Python3WithoutPython.Value is not { } python3)
         {
             return null;
         }
