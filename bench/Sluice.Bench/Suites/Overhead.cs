@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
 using Sluice.Bench.Infra;
 using Sluice.Client;
 
@@ -28,7 +31,7 @@ internal static class Overhead
         var fs = await FsProbe.WaitUntilFastAsync(ctx, "overhead");
         var bare = EngineInProcess.BareSpawnMs(200);
         var executor = await EngineInProcess.ExecutorAloneMsAsync(ctx, 200);
-        var (sluice, chainCpu, fanCpu) = await SluiceAsync(ctx, sluiceRuns);
+        var (sluice, chainCpu, fanCpu, wide) = await SluiceAsync(ctx, sluiceRuns);
         var peers = new List<(Peer Peer, Times? Times, string? Error)>();
         foreach (var peer in ctx.InstalledPeers)
         {
@@ -77,8 +80,81 @@ internal static class Overhead
             chainOver <= 2 && ok.All(p => p.Times!.ChainPerStep > sluice.ChainPerStep), PeerFig(t => t.ChainPerStep, t => t.ChainCut) + " per step"));
         section.Add(new Figure("3. per-step overhead above bare spawn, fan-out/fan-in of 200", Stats.Ms(fanOver), "<= 2 ms, faster than every peer",
             fanOver <= 2 && ok.All(p => p.Times!.FanPerStep > sluice.FanPerStep), PeerFig(t => t.FanPerStep, t => t.FanCut) + " per step"));
+
+        section.Line()
+            .Line("Wide runs: a Vertex AI pipeline (KFP IR through the Vertex face, `POST .../pipelineJobs`) of one ParallelFor whose body is one")
+            .Line("container task running `true` (KFP tasks run on the host: an executor input file and the kfp stand-in on PYTHONPATH each),")
+            .Line("on the same server with 2 slots, one run of each width, from the POST to the run's end on the event stream. Per step = wall")
+            .Line("x 2 slots / iterations. A run's bookkeeping must not grow with its width: the widest run a for-each may make is 10,000 iterations.")
+            .Line()
+            .Table(["iterations", "wall", "per step", "server CPU per step", "steps' processes CPU per step"], wide.Select(w => (IReadOnlyList<string>)
+            [
+                w.Iterations.ToString("N0", CultureInfo.InvariantCulture), Stats.Ms(w.WallMs), Stats.Ms(w.PerStep), Stats.Ms(w.Cpu.Server), Stats.Ms(w.Cpu.Steps),
+            ]));
+        var narrow = wide[0];
+        var widest = wide[^1];
+        section.Add(new Figure(Stats.F("3. per step, ParallelFor of {0:N0} / of {1:N0} `true` (Vertex face)", widest.Iterations, narrow.Iterations),
+            Stats.F("{0} / {1} ({2:0.00}x)", Stats.Ms(widest.PerStep), Stats.Ms(narrow.PerStep), widest.PerStep / narrow.PerStep), "reported", null));
         return section;
     }
+
+    /// <summary>One wide run: its width, wall time, per-step share of it, and CPU per step.</summary>
+    private sealed record Wide(int Iterations, double WallMs, Cpu Cpu)
+    {
+        public double PerStep => WallMs * 2 / Iterations;
+    }
+
+    /// <summary>A KFP PipelineSpec with one ParallelFor over 0..n-1 whose body runs `true`.</summary>
+    private static JsonObject ParallelFor(int n) => new()
+    {
+        ["pipelineInfo"] = new JsonObject { ["name"] = $"wide-{n}" },
+        ["schemaVersion"] = "2.1.0",
+        ["sdkVersion"] = "kfp-2.15.2",
+        ["root"] = new JsonObject
+        {
+            ["dag"] = new JsonObject
+            {
+                ["tasks"] = new JsonObject
+                {
+                    ["for-loop-1"] = new JsonObject
+                    {
+                        ["componentRef"] = new JsonObject { ["name"] = "comp-for-loop-1" },
+                        ["parameterIterator"] = new JsonObject
+                        {
+                            ["itemInput"] = "pipelinechannel--loop-item-param-1",
+                            ["items"] = new JsonObject { ["raw"] = new JsonArray([.. Enumerable.Range(0, n).Select(i => (JsonNode)i)]).ToJsonString() },
+                        },
+                        ["taskInfo"] = new JsonObject { ["name"] = "for-loop-1" },
+                    },
+                },
+            },
+        },
+        ["components"] = new JsonObject
+        {
+            ["comp-for-loop-1"] = new JsonObject
+            {
+                ["dag"] = new JsonObject
+                {
+                    ["tasks"] = new JsonObject
+                    {
+                        ["t"] = new JsonObject { ["componentRef"] = new JsonObject { ["name"] = "comp-t" }, ["taskInfo"] = new JsonObject { ["name"] = "t" } },
+                    },
+                },
+                ["inputDefinitions"] = new JsonObject
+                {
+                    ["parameters"] = new JsonObject { ["pipelinechannel--loop-item-param-1"] = new JsonObject { ["parameterType"] = "NUMBER_INTEGER" } },
+                },
+            },
+            ["comp-t"] = new JsonObject { ["executorLabel"] = "exec-t" },
+        },
+        ["deploymentSpec"] = new JsonObject
+        {
+            ["executors"] = new JsonObject
+            {
+                ["exec-t"] = new JsonObject { ["container"] = new JsonObject { ["image"] = "debian:12", ["command"] = new JsonArray("true") } },
+            },
+        },
+    };
 
     private static IReadOnlyList<string> Row(string who, Times t, double bare, Times sluice)
     {
@@ -95,7 +171,7 @@ internal static class Overhead
     /// <summary>CPU time per step over all the measured runs of a shape, ms: the server's own, and its step processes'.</summary>
     private sealed record Cpu(double Server, double Steps);
 
-    private static async Task<(Times Times, Cpu Chain, Cpu Fan)> SluiceAsync(BenchContext ctx, int runs)
+    private static async Task<(Times Times, Cpu Chain, Cpu Fan, List<Wide> Wide)> SluiceAsync(BenchContext ctx, int runs)
     {
         ctx.Log("overhead: Sluice");
         await using var server = await ctx.StartServerAsync(ctx.NewDir("overhead"), "--slots", "2");
@@ -135,6 +211,42 @@ internal static class Overhead
         var (t1, _) = await MedianAsync("chain1", 1);
         var (t100, chain) = await MedianAsync("chain100", 100);
         var (tfan, fan) = await MedianAsync("fan200", 200);
-        return (new Times(t1, t100, tfan), chain, fan);
+        async Task<Wide> WideAsync(int n)
+        {
+            var id = Stats.F("wide-{0}-{1}", n, Guid.NewGuid().ToString("N")[..8]);
+            var body = new JsonObject
+            {
+                ["displayName"] = $"wide {n}", ["pipelineSpec"] = ParallelFor(n),
+                ["runtimeConfig"] = new JsonObject { ["gcsOutputDirectory"] = "gs://bench/root" },
+            };
+            var before = server.CpuTimes;
+            var t0 = Stopwatch.GetTimestamp();
+            using var req = new HttpRequestMessage(HttpMethod.Post, $"v1/projects/{FaceHooks.Project}/locations/us-central1/pipelineJobs?pipelineJobId={id}")
+            {
+                Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+            };
+            req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", FaceHooks.BearerToken);
+            using (var r = await server.Http.SendAsync(req))
+            {
+                if (!r.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"CreatePipelineJob of {n} iterations: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+                }
+            }
+            var end = await feed.WaitTerminalAsync(id, TimeSpan.FromMinutes(10));
+            var after = server.CpuTimes;
+            feed.Forget(id);
+            if (end.To != "Succeeded")
+            {
+                throw new InvalidOperationException($"the ParallelFor of {n} ended {end.To}");
+            }
+            var w = new Wide(n, Stopwatch.GetElapsedTime(t0, end.ReceivedTicks).TotalMilliseconds,
+                new Cpu((after.Own - before.Own).TotalMilliseconds / n, (after.Children - before.Children).TotalMilliseconds / n));
+            ctx.Log(Stats.F("overhead: Sluice ParallelFor of {0}: {1}, {2} per step", n, Stats.Ms(w.WallMs), Stats.Ms(w.PerStep)));
+            return w;
+        }
+        await WideAsync(100);
+        List<Wide> wide = [await WideAsync(1000), await WideAsync(10_000)];
+        return (new Times(t1, t100, tfan), chain, fan, wide);
     }
 }
