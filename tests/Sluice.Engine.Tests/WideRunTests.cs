@@ -127,4 +127,105 @@ public sealed class WideRunTests : IAsyncLifetime
         Assert.Equal(StepState.NotStarted, d.Of("after").State);
         Assert.Equal(StepState.NotStarted, d.Of("after-reversed").State);
     }
+
+    /// <summary>A for-each over 0..n-1 with a parallelism limit; the body's steps log "begin I" and "end I" around their work.</summary>
+    private GroupStepPlan Limited(int n, int limit, Func<string, StepPlan[]> body) => new()
+    {
+        Name = "loop",
+        ForEach = new ForEachSpec
+        {
+            Items = Template.Literal("[" + string.Join(", ", Enumerable.Range(0, n)) + "]"),
+            MaxParallel = limit,
+            Body = body(Path.Combine(h.Scratch, "iterations.log")),
+        },
+    };
+
+    private static ProcessStepPlan Logged(string name, string log, string work = "true", string[]? dependsOn = null) =>
+        ShWith(name, $"echo \"begin $0\" >> {log}; {work}; rc=$?; echo \"end $0\" >> {log}; exit $rc", [new ItemRef("loop")], dependsOn);
+
+    /// <summary>The most iterations that had begun and not ended at once, from the log (an iteration of k steps ends with its k-th end).</summary>
+    private async Task<int> MostIterationsAtOnceAsync(int stepsPerIteration)
+    {
+        var ends = new Dictionary<string, int>();
+        var open = new HashSet<string>();
+        var most = 0;
+        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(h.Scratch, "iterations.log")))
+        {
+            var (what, item) = (line.Split(' ')[0], line.Split(' ')[1]);
+            if (what == "begin")
+            {
+                open.Add(item);
+            }
+            else if ((ends[item] = ends.GetValueOrDefault(item) + 1) == stepsPerIteration)
+            {
+                open.Remove(item);
+            }
+            most = Math.Max(most, open.Count);
+        }
+        return most;
+    }
+
+    [Fact]
+    public async Task ForEach_LimitBelowTheSlots_NeverMoreIterationsAtOnce_TheStepsOfAnOpenIterationStillStart()
+    {
+        // Two steps with no dependency in each iteration: once one has begun, the other needs no room of its own.
+        var loop = Limited(40, 1, log => [Logged("a", log), Logged("b", log), Logged("c", log, dependsOn: ["a", "b"])]);
+
+        var d = await h.EndAsync(await h.StartAsync(PlanOf(loop)));
+
+        Assert.True(d.Run.State == RunState.Succeeded, EngineHarness.Describe(d));
+        Assert.Equal(120, d.Steps.Count(s => s.Name.StartsWith("loop[", StringComparison.Ordinal) && s.State == StepState.Succeeded));
+        Assert.Equal(1, await MostIterationsAtOnceAsync(3));
+    }
+
+    [Fact]
+    public async Task ForEach_NestedLimitedLoops_RunEveryInnerIteration_OneAtATime()
+    {
+        var log = Path.Combine(h.Scratch, "iterations.log");
+        var inner = new GroupStepPlan
+        {
+            Name = "inner",
+            ForEach = new ForEachSpec
+            {
+                Items = Template.Literal("[0, 1, 2, 3]"),
+                MaxParallel = 1,
+                Body = [ShWith("t", $"echo \"begin $0\" >> {log}; sleep 0.01; echo \"end $0\" >> {log}", [new ItemRef("outer"), "-", new ItemRef("inner")])],
+            },
+        };
+        var outer = new GroupStepPlan { Name = "outer", ForEach = new ForEachSpec { Items = Template.Literal("[0, 1, 2]"), MaxParallel = 1, Body = [inner] } };
+
+        var d = await h.EndAsync(await h.StartAsync(PlanOf(outer)));
+
+        Assert.True(d.Run.State == RunState.Succeeded, EngineHarness.Describe(d));
+        Assert.Equal(12, d.Steps.Count(s => s.Name.EndsWith("].t", StringComparison.Ordinal) && s.State == StepState.Succeeded));
+        Assert.Equal(1, await MostIterationsAtOnceAsync(1));
+    }
+
+    [Fact]
+    public async Task ForEach_LimitedLoop_FailFast_TheIterationsWaitingForRoomNeverStartAndTheRunEnds()
+    {
+        var loop = Limited(10, 1, log => [ShWith("t", $"echo \"begin $0\" >> {log}; [ \"$0\" != 2 ]", [new ItemRef("loop")])]);
+
+        var d = await h.EndAsync(await h.StartAsync(PlanOf(loop)));
+
+        Assert.Equal(RunState.Failed, d.Run.State);
+        Assert.Equal(StepState.Failed, d.Of("loop[2].t").State);
+        for (var i = 3; i < 10; i++)
+        {
+            Assert.Equal((StepState.NotStarted, 0), (d.Of($"loop[{i}].t").State, d.Of($"loop[{i}].t").Attempt));
+        }
+    }
+
+    [Fact]
+    public async Task ForEach_LimitedLoop_FailSlow_TheOtherIterationsStillRunOneAtATime()
+    {
+        var loop = Limited(10, 1, log => [Logged("t", log, work: "[ \"$0\" != 2 ]")]);
+
+        var d = await h.EndAsync(await h.StartAsync(PlanOf(loop) with { FailurePolicy = FailurePolicy.FailSlow }));
+
+        Assert.Equal(RunState.Failed, d.Run.State);
+        Assert.Equal(StepState.Failed, d.Of("loop[2].t").State);
+        Assert.Equal(9, d.Steps.Count(s => s.Name.StartsWith("loop[", StringComparison.Ordinal) && s.State == StepState.Succeeded));
+        Assert.Equal(1, await MostIterationsAtOnceAsync(1));
+    }
 }

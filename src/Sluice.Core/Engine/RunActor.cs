@@ -60,6 +60,24 @@ internal sealed class RunActor
     private bool reindex = true;
     private string? failureIndexed;
 
+    /// <summary>Each limited for-each (by its step record name): its open iterations and the steps waiting for room in it.</summary>
+    private readonly Dictionary<string, Loop> loops = new(StringComparer.Ordinal);
+
+    /// <summary>The limited for-each loops that have steps waiting and room for them: looked at in order, like slotQueue.</summary>
+    private readonly HashSet<string> roomy = new(StringComparer.Ordinal);
+
+    /// <summary>How many steps wait for room in all.</summary>
+    private int waitingForRoom;
+
+    private sealed class Loop
+    {
+        public int Open { get; set; }
+
+        public NodeSet Waiting { get; } = new();
+
+        public int Count { get; set; }
+    }
+
     public RunActor(RunEngine engine, RunRecord run)
     {
         this.engine = engine;
@@ -660,13 +678,13 @@ internal sealed class RunActor
             // Once the server has no slot for this pass (or the run is at its limit), it has none for the rest of it: the
             // steps that wait only for one are not looked at again until the next pass.
             var noSlot = false;
-            var open = OpenIterations(tx);
             for (var i = NextToVisit(0, skipQueue: false); i >= 0; i = NextToVisit(i + 1, noSlot || activeNow >= maxParallel))
             {
                 // Looked at now: whatever must be looked at again is put back below.
                 toVisit.Remove(i);
                 slotQueue.Remove(i);
                 var node = order[i];
+                StopWaitingForRoom(node);
                 var sp = node.Plan;
                 var s = tx.StepAfter(node.Name);
                 if (s.State != StepState.Pending)
@@ -747,10 +765,10 @@ internal sealed class RunActor
                     toVisit.Add(i);
                     continue;
                 }
-                if (!MayOpen(node, open))
+                if (limited && NoRoomFor(node) is { } full)
                 {
                     deferred = true;
-                    toVisit.Add(i);
+                    WaitForRoom(node, full);
                     continue;
                 }
                 switch (sp)
@@ -800,8 +818,10 @@ internal sealed class RunActor
                         }
                         break;
                 }
-                Opened(node, open);
             }
+            // Steps waiting for room in a full loop were not looked at: they may start later all the same (an open iteration has
+            // a step that is active or was looked at, so this only keeps the rule exact).
+            deferred |= waitingForRoom > 0;
             if (failFast && !progressed && tx.ActiveLiveSteps() == 0)
             {
                 // Nothing runs any more: what can no longer start never starts, so that groups end and finally steps run.
@@ -829,14 +849,19 @@ internal sealed class RunActor
     /// <summary>The next position at or after <paramref name="from"/> that the scheduling pass looks at.</summary>
     private int NextToVisit(int from, bool skipQueue)
     {
-        var a = toVisit.Next(from);
-        if (skipQueue)
+        var next = toVisit.Next(from);
+        if (!skipQueue)
         {
-            return a;
+            next = First(next, slotQueue.Next(from));
         }
-        var b = slotQueue.Next(from);
-        return a < 0 ? b : b < 0 ? a : Math.Min(a, b);
+        foreach (var forEach in roomy)
+        {
+            next = First(next, loops[forEach].Waiting.Next(from));
+        }
+        return next;
     }
+
+    private static int First(int a, int b) => a < 0 ? b : b < 0 ? a : Math.Min(a, b);
 
     /// <summary>Whether every step the node depends on has ended; notes on the node how they ended. Each dependency is
     /// read until it has ended, once after that (terminal states never change).</summary>
@@ -868,14 +893,20 @@ internal sealed class RunActor
             reindex = true;
             return;
         }
-        if (graph.Find(name) is not { } node)
+        if (reindex || graph.Find(name) is not { } node)
         {
+            // Everything is looked at again anyway.
             return;
         }
         if (to == StepState.Pending)
         {
             toVisit.Add(node.Index);
         }
+        else
+        {
+            StopWaitingForRoom(node);
+        }
+        RecountFrames(node, (to != StepState.Pending ? 1 : 0) - (from != StepState.Pending ? 1 : 0), to.IsTerminal() ? -1 : 0);
         if (to.IsTerminal())
         {
             foreach (var d in graph.DependentsOf(name))
@@ -897,17 +928,43 @@ internal sealed class RunActor
         }
     }
 
+    /// <summary>A step record made while the run goes (an iteration's step) joined the transaction.</summary>
+    private void Added(StepRecord record)
+    {
+        if (!reindex && graph.Find(record.Name) is { } node)
+        {
+            RecountFrames(node, record.State != StepState.Pending ? 1 : 0, record.State.IsTerminal() ? 0 : 1);
+        }
+        Touched(record.Name, StepState.Pending, record.State);
+    }
+
     /// <summary>Looks at everything again: every Pending step, every group (at the start, and after a failure).</summary>
     private void Reindex(Tx tx)
     {
         toVisit.Clear();
         slotQueue.Clear();
         unsettled.Clear();
+        loops.Clear();
+        roomy.Clear();
+        waitingForRoom = 0;
+        var frames = new HashSet<Frame>();
         foreach (var n in graph.Order)
         {
             n.DepsEnded = n.MembersEnded = 0;
             n.DepSkipped = n.DepBlocked = false;
-            if (tx.StepAfter(n.Name).State == StepState.Pending)
+            n.WaitsFor = null;
+            for (var f = n.Frame; f is not null; f = f.Parent)
+            {
+                if (f.MaxParallel is not null && frames.Add(f))
+                {
+                    f.Begun = f.Unfinished = 0;
+                }
+            }
+        }
+        foreach (var n in graph.Order)
+        {
+            var st = tx.StepAfter(n.Name).State;
+            if (st == StepState.Pending)
             {
                 toVisit.Add(n.Index);
             }
@@ -915,6 +972,18 @@ internal sealed class RunActor
             {
                 unsettled.Add(n.Index);
             }
+            for (var f = n.Frame; f is not null; f = f.Parent)
+            {
+                if (f.MaxParallel is not null)
+                {
+                    f.Begun += st != StepState.Pending ? 1 : 0;
+                    f.Unfinished += st.IsTerminal() ? 0 : 1;
+                }
+            }
+        }
+        foreach (var f in frames.Where(f => f.IsOpen))
+        {
+            LoopOf(f.ForEach).Open++;
         }
         reindex = false;
         failureIndexed = failure;
@@ -1074,89 +1143,105 @@ internal sealed class RunActor
         return outputs;
     }
 
-    /// <summary>For each for-each with a parallelism limit: its iterations that have begun and not yet ended.</summary>
-    private Dictionary<string, HashSet<Frame>> OpenIterations(Tx tx)
+    /// <summary>The limited for-each that has no room for the step's iteration: the iteration has not begun and the loop runs as
+    /// many as it may. Null when the step may go.</summary>
+    private string? NoRoomFor(Node node)
     {
-        var open = new Dictionary<string, HashSet<Frame>>(StringComparer.Ordinal);
-        if (!limited)
+        for (var f = node.Frame; f is not null; f = f.Parent)
         {
-            return open;
-        }
-        var begun = new HashSet<Frame>();
-        var unfinished = new HashSet<Frame>();
-        foreach (var n in graph.Order)
-        {
-            if (n.Frame is null)
+            if (f.MaxParallel is { } max && !f.IsOpen && LoopOf(f.ForEach).Open >= max)
             {
-                continue;
-            }
-            var st = tx.StepAfter(n.Name).State;
-            foreach (var f in n.Frame.Chain())
-            {
-                if (f.MaxParallel is null)
-                {
-                    continue;
-                }
-                if (st != StepState.Pending)
-                {
-                    begun.Add(f);
-                }
-                if (!st.IsTerminal())
-                {
-                    unfinished.Add(f);
-                }
+                return f.ForEach;
             }
         }
-        foreach (var f in begun.Where(unfinished.Contains))
-        {
-            if (!open.TryGetValue(f.ForEach, out var set))
-            {
-                open[f.ForEach] = set = [];
-            }
-            set.Add(f);
-        }
-        return open;
+        return null;
     }
 
-    /// <summary>Whether the step's iterations may run now: each limited for-each it is in has room, or its iteration is open.</summary>
-    private static bool MayOpen(Node node, Dictionary<string, HashSet<Frame>> open)
+    private Loop LoopOf(string forEach)
     {
-        if (node.Frame is null || open.Count == 0 && !node.Frame.Chain().Any(f => f.MaxParallel is not null))
+        if (!loops.TryGetValue(forEach, out var loop))
         {
-            return true;
+            loops[forEach] = loop = new Loop();
         }
-        foreach (var f in node.Frame.Chain())
-        {
-            if (f.MaxParallel is not { } max)
-            {
-                continue;
-            }
-            var set = open.GetValueOrDefault(f.ForEach);
-            if (set is not null && set.Contains(f))
-            {
-                continue;
-            }
-            if ((set?.Count ?? 0) >= max)
-            {
-                return false;
-            }
-        }
-        return true;
+        return loop;
     }
 
-    private static void Opened(Node node, Dictionary<string, HashSet<Frame>> open)
+    private void WaitForRoom(Node node, string forEach)
     {
-        foreach (var f in node.Frame?.Chain() ?? [])
+        var loop = LoopOf(forEach);
+        loop.Waiting.Add(node.Index);
+        loop.Count++;
+        waitingForRoom++;
+        node.WaitsFor = forEach;
+    }
+
+    private void StopWaitingForRoom(Node node)
+    {
+        if (node.WaitsFor is not { } forEach)
         {
-            if (f.MaxParallel is null)
+            return;
+        }
+        var loop = loops[forEach];
+        loop.Waiting.Remove(node.Index);
+        node.WaitsFor = null;
+        waitingForRoom--;
+        if (--loop.Count == 0)
+        {
+            roomy.Remove(forEach);
+        }
+    }
+
+    /// <summary>An iteration's counts changed. When it opens, the steps of it that waited for room need none now; when it
+    /// closes, its loop has room for a step that waits.</summary>
+    private void Recount(Frame f, int begun, int unfinished)
+    {
+        var was = f.IsOpen;
+        f.Begun += begun;
+        f.Unfinished += unfinished;
+        if (f.IsOpen == was)
+        {
+            return;
+        }
+        var loop = LoopOf(f.ForEach);
+        if (f.IsOpen)
+        {
+            loop.Open++;
+            foreach (var n in f.Nodes)
             {
-                continue;
+                if (n.WaitsFor is not null)
+                {
+                    StopWaitingForRoom(n);
+                    toVisit.Add(n.Index);
+                }
             }
-            if (!open.TryGetValue(f.ForEach, out var set))
+            if (loop.Open >= f.MaxParallel)
             {
-                open[f.ForEach] = set = [];
+                roomy.Remove(f.ForEach);
             }
-            set.Add(f);
+        }
+        else
+        {
+            loop.Open--;
+            if (loop.Count > 0 && loop.Open < f.MaxParallel)
+            {
+                roomy.Add(f.ForEach);
+            }
+        }
+    }
+
+    /// <summary>Counts a step's change in every limited iteration it is in.</summary>
+    private void RecountFrames(Node node, int begun, int unfinished)
+    {
+        if (!limited || begun == 0 && unfinished == 0)
+        {
+            return;
+        }
+        for (var f = node.Frame; f is not null; f = f.Parent)
+        {
+            if (f.MaxParallel is not null)
+            {
+                Recount(f, begun, unfinished);
+            }
         }
     }
 
@@ -1707,7 +1792,7 @@ internal sealed class RunActor
             added.Add(record.Name);
             changed[record.Name] = record;
             Changes++;
-            actor.Touched(record.Name, StepState.Pending, record.State);
+            actor.Added(record);
         }
 
         /// <summary>How many steps that run something (not groups) are active.</summary>

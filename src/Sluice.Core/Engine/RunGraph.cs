@@ -42,6 +42,9 @@ internal sealed class Node
     /// <summary>For a group: how many of its members, from the first, are known to have ended.</summary>
     public int MembersEnded { get; set; }
 
+    /// <summary>The limited for-each it waits for room in (its iteration has not begun and that loop has none); null if none.</summary>
+    public string? WaitsFor { get; set; }
+
     /// <summary>A step that runs something outside the engine (a process, a call, a callback), as opposed to a group.</summary>
     public bool IsLive => Plan is not GroupStepPlan;
 
@@ -66,6 +69,20 @@ internal sealed class Frame
     public Frame? Parent { get; init; }
 
     public int? MaxParallel { get; init; }
+
+    // For an iteration of a limited for-each (MaxParallel set), kept by the run's writer: the iteration is open (counts
+    // against its loop's limit) while some of its steps have begun and some have not ended.
+
+    /// <summary>Steps in the iteration (nested ones included) that are not Pending.</summary>
+    public int Begun { get; set; }
+
+    /// <summary>Steps in the iteration (nested ones included) that have not ended.</summary>
+    public int Unfinished { get; set; }
+
+    public bool IsOpen => Begun > 0 && Unfinished > 0;
+
+    /// <summary>The steps in the iteration, nested ones included (kept for limited for-each iterations only).</summary>
+    public List<Node> Nodes { get; } = [];
 
     public string Prefix => $"{ForEach}[{Index}].";
 
@@ -136,6 +153,13 @@ internal sealed class RunGraph
                 };
                 Add(n);
                 made.Add(n);
+                for (var f = frame; f is not null; f = f.Parent)
+                {
+                    if (f.MaxParallel is not null)
+                    {
+                        f.Nodes.Add(n);
+                    }
+                }
             }
         }
         return made;
