@@ -348,5 +348,8 @@ public sealed class GroupTests : IAsyncLifetime
         Assert.Equal(RunState.Succeeded, d.Run.State);
         Assert.Equal("c", d.Of("loop[2].wait").Outputs!["v"]!.GetValue<string>());
         Assert.Equal(4, d.Steps.Count);
+        // The restarted engine knew iteration 0 was open: the others still ran one at a time.
+        Assert.True(d.Of("loop[1].wait").StartedAt >= d.Of("loop[0].wait").EndedAt, EngineHarness.Describe(d));
+        Assert.True(d.Of("loop[2].wait").StartedAt >= d.Of("loop[1].wait").EndedAt, EngineHarness.Describe(d));
     }
 }
