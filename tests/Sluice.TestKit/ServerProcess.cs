@@ -153,6 +153,8 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                // The exit can be seen before the last of its output has been read: that output is the error to show.
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
                 throw new InvalidOperationException($"sluice-server exited with {process.ExitCode}:\n{Output}");
             }
             try
