@@ -32,6 +32,20 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Steps_NextOrdinalAndRunOrder_ReadByIndex_NotByWalkingEveryStepOfTheRun()
+    {
+        await (await OpenAsync()).DisposeAsync();
+
+        // What a step made while the run goes (an iteration of a for-each) asks for its ordinal, and how steps are listed.
+        var next = Plan("SELECT coalesce(max(ordinal), -1) + 1 FROM steps WHERE run_id = 'r'");
+        var list = Plan("SELECT name FROM steps WHERE run_id = 'r' ORDER BY ordinal");
+
+        Assert.Contains("steps_run_ordinal", next, StringComparison.Ordinal);
+        Assert.Contains("steps_run_ordinal", list, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", list, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OpenAsync_ExistingDatabase_DoesNotApplyMigrationsAgain()
     {
         await (await OpenAsync()).DisposeAsync();
@@ -322,6 +336,21 @@ public sealed class SqliteStoreTests : IDisposable
 
         Assert.Contains($"SEARCH runs USING INDEX {index}", plan, StringComparison.Ordinal);
         Assert.DoesNotContain("TEMP B-TREE", plan, StringComparison.Ordinal);
+    }
+
+    /// <summary>SQLite's plan for a query, its lines joined.</summary>
+    private string Plan(string sql)
+    {
+        using var connection = Connect(DatabasePath);
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        using var reader = command.ExecuteReader();
+        var lines = new List<string>();
+        while (reader.Read())
+        {
+            lines.Add(reader.GetString(3));
+        }
+        return string.Join(" | ", lines);
     }
 
     private static List<T> Query<T>(string path, string sql)
