@@ -667,10 +667,6 @@ internal sealed class RunActor
             {
                 break;
             }
-            if (reindex || failure != failureIndexed)
-            {
-                Reindex(tx);
-            }
             progressed |= SettleGroups(tx);
             var order = graph.Order;
             var maxParallel = tx.RunAfter.MaxParallelSteps ?? plan.MaxParallelSteps;
@@ -1065,7 +1061,8 @@ internal sealed class RunActor
     /// <summary>Ends every running (or stopping) group whose steps have all ended, innermost first; true if one did.</summary>
     private bool SettleGroups(Tx tx)
     {
-        if (reindex)
+        // The first thing of every scheduling pass (and of a stop's drain): where the index of what to look at is rebuilt.
+        if (reindex || failure != failureIndexed)
         {
             Reindex(tx);
         }
@@ -1795,45 +1792,30 @@ internal sealed class RunActor
             actor.Added(record);
         }
 
-        /// <summary>How many steps that run something (not groups) are active.</summary>
-        public int ActiveLiveSteps()
-        {
-            var n = 0;
-            foreach (var s in changed.Values)
-            {
-                if (s.State.IsActive() && actor.graph.Find(s.Name) is { IsLive: true })
-                {
-                    n++;
-                }
-            }
-            foreach (var name in actor.activeSteps)
-            {
-                if (!changed.ContainsKey(name) && actor.graph.Find(name) is { IsLive: true })
-                {
-                    n++;
-                }
-            }
-            return n;
-        }
-
-        public bool AnyActive()
+        /// <summary>The steps active after this transaction: those it changed that are, and the stored active ones it did not
+        /// change (groups included).</summary>
+        private IEnumerable<string> ActiveAfter()
         {
             foreach (var s in changed.Values)
             {
                 if (s.State.IsActive())
                 {
-                    return true;
+                    yield return s.Name;
                 }
             }
             foreach (var name in actor.activeSteps)
             {
                 if (!changed.ContainsKey(name))
                 {
-                    return true;
+                    yield return name;
                 }
             }
-            return false;
         }
+
+        public bool AnyActive() => ActiveAfter().Any();
+
+        /// <summary>How many steps that run something (not groups) are active.</summary>
+        public int ActiveLiveSteps() => ActiveAfter().Count(name => actor.graph.Find(name) is { IsLive: true });
 
         /// <summary>Queued -> Running when the first step begins.</summary>
         public void Begin(DateTimeOffset at)

@@ -90,15 +90,6 @@ internal sealed class Frame
 
     public JsonNode? ItemOf(string loop) =>
         Loop == loop ? Item : Parent is { } p ? p.ItemOf(loop) : throw Api.SluiceException.Invalid($"no item of for-each '{loop}' here");
-
-    /// <summary>This frame and its parents, innermost first.</summary>
-    public IEnumerable<Frame> Chain()
-    {
-        for (var f = this; f is not null; f = f.Parent)
-        {
-            yield return f;
-        }
-    }
 }
 
 /// <summary>Every step of one run: those of the plan, and those made for the iterations of for-each groups as they start.</summary>
