@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Sluice.TestKit;
 using static Sluice.Server.Tests.Vertex.VertexSupport;
@@ -188,6 +189,37 @@ public sealed class VertexCorpusTests(CorpusServer fixture) : IClassFixture<Corp
         AssertTask(job, "for-loop-2[1].inner-pipeline.condition-1", "NOT_TRIGGERED");
         Assert.Equal("Bye!\n", await Log(id, "for-loop-2[1].inner-pipeline.condition-2.print-op"));
         Assert.Equal("world\n", await Log(id, "for-loop-2[0].inner-pipeline.condition-1.print-op2"));
+        await AssertStepsNameTheirIterationsStepsAsync(id);
+    }
+
+    /// <summary>The native API describes every step of the run, an iteration's steps too: what it waits for, its guard
+    /// and its group are steps of the same run (the same iteration's where the body names them).</summary>
+    private async Task AssertStepsNameTheirIterationsStepsAsync(string id)
+    {
+        var steps = (await Http.GetFromJsonAsync<JsonObject>($"/api/v1/runs/{id}/steps"))!["steps"]!.AsArray();
+        var names = steps.Select(s => s!["name"]!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains(steps, s => s!["iteration"] is not null);
+        foreach (var s in steps)
+        {
+            var name = s!["name"]!.GetValue<string>();
+            Assert.True(s["dependsOn"] is JsonArray, $"{name} has no dependsOn");
+            Assert.All(s["dependsOn"]!.AsArray(), d => Assert.Contains(d!.GetValue<string>(), names));
+            if (s["group"] is { } g)
+            {
+                Assert.Contains(g.GetValue<string>(), names);
+            }
+            if (s["guard"] is { } guard)
+            {
+                Assert.Contains(guard["step"]!.GetValue<string>(), names);
+            }
+            if (s["iteration"] is { } it)
+            {
+                Assert.StartsWith($"{it["forEach"]!.GetValue<string>()}[{it["index"]!.GetValue<int>()}].", name, StringComparison.Ordinal);
+            }
+        }
+        // the first print-op of iteration 1 waits for a step of iteration 1 of the same nested pipeline, not of iteration 0
+        var op = steps.Single(s => s!["name"]!.GetValue<string>() == "for-loop-2[1].inner-pipeline.condition-2.print-op")!;
+        Assert.Equal("for-loop-2[1].inner-pipeline.condition-2", op["group"]!.GetValue<string>());
     }
 
     private async Task LoopsWithANonJsonList()

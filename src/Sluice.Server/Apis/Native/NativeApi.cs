@@ -129,6 +129,7 @@ internal static class NativeApi
         {
             ["name"] = s.Name, ["kind"] = s.Kind, ["dependsOn"] = new JsonArray([.. s.DependsOn.Select(x => (JsonNode?)x)]),
             ["guard"] = s.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
+            ["group"] = s.Group,
         })]);
         return o;
     }
@@ -325,7 +326,7 @@ internal static class NativeApi
     {
         var d = await runs.GetAsync(id, caller.Sees, ct);
         var plan = await runs.PlanAsync(d.Run, ct);
-        return Results.Json(new JsonObject { ["steps"] = new JsonArray([.. d.Steps.Select(s => (JsonNode)NativeJson.Step(s, plan?.Find(s.Name)))]) });
+        return Results.Json(new JsonObject { ["steps"] = NativeJson.Steps(d.Steps, plan) });
     }
 
     private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)

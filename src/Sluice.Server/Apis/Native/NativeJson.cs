@@ -36,13 +36,25 @@ internal static class NativeJson
         };
         if (steps is not null)
         {
-            o["steps"] = new JsonArray([.. steps.Select(s => (JsonNode)Step(s, plan?.Find(s.Name)))]);
+            o["steps"] = Steps(steps, plan);
         }
         return o;
     }
 
-    /// <summary>A step as stored, plus what its plan says about it (edges, guard, declared outputs) when the plan is known.</summary>
-    public static JsonObject Step(StepRecord s, StepPlan? plan = null) => new()
+    /// <summary>A run's steps, each with what the run's plan says about it when the plan is known.</summary>
+    public static JsonArray Steps(IReadOnlyList<StepRecord> steps, Plan? plan)
+    {
+        var shapes = plan is null ? null : new PlanShapes(plan);
+        var a = new JsonArray();
+        foreach (var s in steps)
+        {
+            a.Add(Step(s, shapes?.Describe(s.Name)));
+        }
+        return a;
+    }
+
+    /// <summary>A step as stored, plus what its plan says about it (edges, guard, group, declared outputs) when known.</summary>
+    public static JsonObject Step(StepRecord s, StepShape? shape = null) => new()
     {
         ["name"] = s.Name,
         ["kind"] = s.Kind,
@@ -56,10 +68,12 @@ internal static class NativeJson
         ["inputs"] = s.Inputs?.DeepClone(),
         ["outputs"] = s.Outputs?.DeepClone(),
         ["pid"] = s.Process?.Pid,
-        ["dependsOn"] = plan is null ? null : new JsonArray([.. plan.DependsOn.Select(d => (JsonNode?)d)]),
-        ["guard"] = plan?.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
-        ["declaredOutputs"] = plan is null ? null
-            : new JsonObject(plan.Outputs.Select(x => KeyValuePair.Create(x.Name, (JsonNode?)x.Type.ToString()))),
+        ["dependsOn"] = shape is null ? null : new JsonArray([.. shape.DependsOn.Select(d => (JsonNode?)d)]),
+        ["guard"] = shape?.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
+        ["group"] = shape?.Group,
+        ["iteration"] = shape?.ForEach is { } f ? new JsonObject { ["forEach"] = f, ["index"] = shape.Iteration } : null,
+        ["declaredOutputs"] = shape is null ? null
+            : new JsonObject(shape.Plan.Outputs.Select(x => KeyValuePair.Create(x.Name, (JsonNode?)x.Type.ToString()))),
         ["callback"] = Callback(s),
     };
 
