@@ -26,6 +26,10 @@ export interface Step {
   pid: number | null;
   dependsOn?: string[] | null;
   guard?: { step: string; branch: boolean } | null;
+  /** The group step it belongs to (a for-each for an iteration's step). */
+  group?: string | null;
+  /** For a step made for an iteration of a for-each: which one. */
+  iteration?: { forEach: string; index: number } | null;
   declaredOutputs?: Record<string, string> | null;
   callback?: { token: string; answered: boolean } | null;
 }

@@ -78,6 +78,71 @@ export function useCoalesced(fn: () => void, delay: number): () => void {
   }).current;
 }
 
+/** Refreshes with fn when asked, at most once per delay and never two at once; the delay grows with how long the last
+ *  refresh took (factor times its duration, at least minDelay), so a big run's page does not keep the server busy.
+ *  Asking while a refresh is in flight schedules one more after it. */
+export function useAdaptiveRefresh(fn: () => Promise<void>, minDelay: number, factor = 8): () => void {
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+  const st = useRef({ timer: null as number | null, running: false, again: false, took: 0, alive: true });
+  useEffect(() => {
+    const s = st.current;
+    s.alive = true;
+    return () => {
+      s.alive = false;
+      if (s.timer !== null) window.clearTimeout(s.timer);
+      s.timer = null;
+    };
+  }, []);
+  return useRef(function ask() {
+    const s = st.current;
+    if (!s.alive) return;
+    if (s.running) {
+      s.again = true;
+      return;
+    }
+    if (s.timer !== null) return;
+    s.timer = window.setTimeout(async () => {
+      s.timer = null;
+      s.running = true;
+      const t0 = performance.now();
+      try {
+        await fnRef.current();
+      } finally {
+        s.took = performance.now() - t0;
+        s.running = false;
+        if (s.again) {
+          s.again = false;
+          ask();
+        }
+      }
+    }, Math.max(minDelay, factor * s.took));
+  }).current;
+}
+
+/** Collects items and hands them over together, at most once per delay ms: a burst of events is one update. */
+export function useBatched<T>(onBatch: (items: T[]) => void, delay: number): (item: T) => void {
+  const handler = useRef(onBatch);
+  handler.current = onBatch;
+  const st = useRef({ items: [] as T[], timer: null as number | null });
+  useEffect(() => () => {
+    if (st.current.timer !== null) window.clearTimeout(st.current.timer);
+    st.current.timer = null;
+    st.current.items = [];
+  }, []);
+  return useRef((item: T) => {
+    const s = st.current;
+    s.items.push(item);
+    if (s.timer !== null) return;
+    s.timer = window.setTimeout(() => {
+      s.timer = null;
+      const items = s.items;
+      s.items = [];
+      handler.current(items);
+    }, delay);
+  }).current;
+}
+
 /** Sets the document title while mounted. */
 export function useTitle(title: string): void {
   useEffect(() => {

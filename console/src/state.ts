@@ -111,21 +111,35 @@ export function applyRunEvent(run: Run, e: RunEvent): Run {
 
 /** Applies a step event to the run's steps: state, attempt start and end times. */
 export function applyStepEvent(steps: Step[], e: RunEvent): Step[] {
-  if (!e.step || e.kind !== 'step-state' || !e.to) return steps;
-  let changed = false;
-  const out = steps.map((s) => {
-    if (s.name !== e.step || s.state === e.to) return s;
-    changed = true;
+  return applyStepEvents(steps, [e]);
+}
+
+/** Applies many events to the run's steps at once (the events of one frame): one copy of the list, not one per event. */
+export function applyStepEvents(steps: Step[], events: RunEvent[]): Step[] {
+  let out: Step[] | null = null;
+  let at: Map<string, number> | null = null;
+  for (const e of events) {
+    if (!e.step || e.kind !== 'step-state' || !e.to) continue;
+    if (!at) {
+      at = new Map();
+      for (let i = 0; i < steps.length; i++) at.set(steps[i]!.name, i);
+    }
+    const i = at.get(e.step);
+    if (i === undefined) continue;
+    const list: Step[] = out ?? steps;
+    const s = list[i]!;
+    if (s.state === e.to) continue;
     const to = e.to as StepState;
     const started = to === 'Starting' || (to === 'Running' && !s.startedAt);
-    return {
+    out ??= steps.slice();
+    out[i] = {
       ...s,
       state: to,
       startedAt: started ? e.at : s.startedAt,
       endedAt: isStepTerminal(to) ? e.at : started ? null : s.endedAt,
     };
-  });
-  return changed ? out : steps;
+  }
+  return out ?? steps;
 }
 
 /** The events of one step, oldest first. */
@@ -133,10 +147,22 @@ export function stepHistory(events: RunEvent[], step: string): RunEvent[] {
   return events.filter((e) => e.step === step).sort((a, b) => a.seq - b.seq);
 }
 
-/** Adds events to a history once each (by sequence number), oldest first. */
+/** Adds events to a history once each (by sequence number), oldest first. Events that come after the history, in
+ *  order (as a live stream sends them), are appended without looking at the history. */
 export function mergeEvents(history: RunEvent[], more: RunEvent[]): RunEvent[] {
+  if (more.length === 0) return history;
+  let last = history.length ? history[history.length - 1]!.seq : -Infinity;
+  let ordered = true;
+  for (const e of more) {
+    if (e.seq <= last) {
+      ordered = false;
+      break;
+    }
+    last = e.seq;
+  }
+  if (ordered) return history.concat(more);
   const seen = new Set(history.map((e) => e.seq));
-  const add = more.filter((e) => !seen.has(e.seq));
+  const add = more.filter((e) => !seen.has(e.seq) && !!seen.add(e.seq));
   if (add.length === 0) return history;
   return [...history, ...add].sort((a, b) => a.seq - b.seq);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Run, RunEvent, Step } from '../src/api';
 import {
-  applyRunEvent, applyStepEvent, awaitsAnswer, batchProgress, canDelete, canStop, describeEvent, isTerminal, mergeEvents,
+  applyRunEvent, applyStepEvent, applyStepEvents, awaitsAnswer, batchProgress, canDelete, canStop, describeEvent, isTerminal, mergeEvents,
   partitionSelection, runStateLabel, runStates, stateSymbol, stateTone, stepHistory, stopReason, stopUnavailableReason,
 } from '../src/state';
 
@@ -119,6 +119,29 @@ describe('live events', () => {
     expect(h.map((e) => e.seq)).toEqual([1, 2, 3]);
     const same = [ev({ seq: 1 })];
     expect(mergeEvents(same, [ev({ seq: 1 })])).toBe(same);
+  });
+
+  test('a batch of events is applied in order with one copy of the steps', () => {
+    const steps = [step({ name: 'a' }), step({ name: 'b' }), step({ name: 'c' })];
+    const out = applyStepEvents(steps, [
+      ev({ step: 'a', kind: 'step-state', to: 'Starting' }),
+      ev({ step: 'a', kind: 'step-state', to: 'Succeeded', at: '2026-01-01T00:00:09.000Z' }),
+      ev({ step: 'c', kind: 'step-state', to: 'Failed' }),
+      ev({ step: 'ghost', kind: 'step-state', to: 'Failed' }),
+      ev({ kind: 'run-state', to: 'Running' }),
+    ]);
+    expect(out.map((s) => s.state)).toEqual(['Succeeded', 'Pending', 'Failed']);
+    expect(out[0]).toMatchObject({ startedAt: '2026-01-01T00:00:05.000Z', endedAt: '2026-01-01T00:00:09.000Z' });
+    expect(out[1]).toBe(steps[1]);
+    expect(steps[0]!.state).toBe('Pending');
+    expect(applyStepEvents(steps, [ev({ kind: 'run-state', to: 'Running' })])).toBe(steps);
+  });
+
+  test('events after the history are appended; late or repeated ones are merged once, in order', () => {
+    const h = [ev({ seq: 1 }), ev({ seq: 2 })];
+    expect(mergeEvents(h, [ev({ seq: 3 }), ev({ seq: 4 })]).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(mergeEvents(h, [ev({ seq: 5 }), ev({ seq: 5 }), ev({ seq: 0 })]).map((e) => e.seq)).toEqual([0, 1, 2, 5]);
+    expect(mergeEvents([], [ev({ seq: 7 })]).map((e) => e.seq)).toEqual([7]);
   });
 
   test("a step's history is its own events, oldest first", () => {

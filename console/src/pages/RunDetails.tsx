@@ -1,13 +1,15 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type Run, type RunEvent } from '../api';
 import { Dag } from '../components/Dag';
+import { StepList } from '../components/StepList';
 import { StepPanel } from '../components/StepPanel';
 import { Dialog, ErrorBanner, KeyValues, LabelChips, Spinner, StateBadge } from '../components/ui';
 import { elapsed, formatTime, relativeTime, runTitle } from '../format';
-import { useCoalesced, useEvents, useNow, useTitle } from '../hooks';
+import { collapseAbove, collapseRun, nodeNameOf, wideLoops, type RunDagNode } from '../dag';
+import { useAdaptiveRefresh, useBatched, useEvents, useNow, useTitle } from '../hooks';
 import { Link, navigate, useLocation } from '../router';
 import {
-  applyRunEvent, applyStepEvent, canDelete, canStop, describeEvent, isTerminal, mergeEvents, runStateLabel, stopNoun,
+  applyRunEvent, applyStepEvents, canDelete, canStop, describeEvent, isTerminal, mergeEvents, runStateLabel, stopNoun,
   stopUnavailableReason,
 } from '../state';
 
@@ -22,6 +24,7 @@ export function RunDetailsPage({ id }: { id: string }) {
   const [dialog, setDialog] = useState<'stop' | 'delete' | null>(null);
   const [reason, setReason] = useState('');
   const [pending, setPending] = useState(false);
+  const [allHistory, setAllHistory] = useState(false);
   const now = useNow(1000, !!run && !isTerminal(run.state));
   useTitle(run ? runTitle(run) : id);
 
@@ -33,7 +36,9 @@ export function RunDetailsPage({ id }: { id: string }) {
       if (!(e instanceof ApiError && e.status === 404 && run)) setError(e);
     }
   };
-  const refresh = useCoalesced(() => void refetch(), 150);
+  // The events keep states current; the refetch brings what they do not carry (outputs, exit codes, new steps). It
+  // waits longer the longer the last one took: a run of 10,000 steps is megabytes.
+  const refresh = useAdaptiveRefresh(refetch, 150);
 
   useEffect(() => {
     let live = true;
@@ -41,6 +46,7 @@ export function RunDetailsPage({ id }: { id: string }) {
     setEvents([]);
     setAfter(null);
     setError(null);
+    setAllHistory(false);
     (async () => {
       try {
         // History first, then the run: the stream resumes after the last event read, so nothing is missed in between.
@@ -59,11 +65,23 @@ export function RunDetailsPage({ id }: { id: string }) {
     };
   }, [id]);
 
-  useEvents({ runId: id, after: after ?? undefined, enabled: after !== null }, (e) => {
-    setEvents((h) => mergeEvents(h, [e]));
-    setRun((r) => r && { ...applyRunEvent(r, e), steps: r.steps && applyStepEvent(r.steps, e) });
+  // Events are applied in batches (one render per batch): a wide run sends thousands a second.
+  const push = useBatched<RunEvent>((batch) => {
+    const mine = batch.filter((e) => e.runId === id);
+    if (mine.length === 0) return;
+    setEvents((h) => mergeEvents(h, mine));
+    setRun((r) => r && { ...mine.reduce(applyRunEvent, r), steps: r.steps && applyStepEvents(r.steps, mine) });
     refresh();
-  });
+  }, 50);
+  useEvents({ runId: id, after: after ?? undefined, enabled: after !== null }, push);
+
+  const steps = run?.steps ?? [];
+  // Step names only grow (iterations are made when their for-each starts), so the count says when to look again.
+  const wide = useMemo(() => wideLoops(steps.map((s) => s.name)), [id, steps.length]);
+  const nodes: RunDagNode[] = useMemo(
+    () => collapseRun(steps.map((s) => ({ name: s.name, kind: s.kind, state: s.state, dependsOn: s.dependsOn ?? [], guard: s.guard, group: s.group })), wide),
+    [steps, wide],
+  );
 
   const stateRef = useRef<HTMLSpanElement>(null);
 
@@ -78,7 +96,6 @@ export function RunDetailsPage({ id }: { id: string }) {
   }
   if (!run) return <p><Spinner /> Loading run…</p>;
 
-  const steps = run.steps ?? [];
   const words = stopNoun(run.face);
   const stoppable = canStop(run.state);
   const whyNotStop = stopUnavailableReason(run.state);
@@ -90,6 +107,9 @@ export function RunDetailsPage({ id }: { id: string }) {
     navigate(`/runs/${encodeURIComponent(id)}${s ? `?${s}` : ''}`, { replace: true });
   };
   const step = steps.find((s) => s.name === selected) ?? null;
+  const selectedNode = selected ? nodeNameOf(selected, wide) : null;
+  const collapsed = selectedNode && selectedNode.includes('[*]') ? nodes.find((n) => n.name === selectedNode) ?? null : null;
+  const historyShown = allHistory || events.length <= historyTail ? events : events.slice(events.length - historyTail);
 
   const doStop = async () => {
     setPending(true);
@@ -194,37 +214,26 @@ export function RunDetailsPage({ id }: { id: string }) {
       <div class="run-grid">
         <section aria-labelledby="graph-heading" class="card graph-card">
           <h2 id="graph-heading">Graph</h2>
+          {wide.size > 0 && (
+            <p class="muted small">
+              For-each groups of more than {collapseAbove} iterations are drawn as one node per step of their body (<span class="mono">[*]</span>);
+              select one to list its iterations.
+            </p>
+          )}
           <Dag
             label={`Steps of run ${runTitle(run)}`}
-            steps={steps.map((s) => ({ name: s.name, kind: s.kind, state: s.state, dependsOn: s.dependsOn ?? [], guard: s.guard }))}
-            selected={selected}
+            steps={nodes}
+            selected={selectedNode}
             onSelect={(n) => selectStep(n)}
           />
-          <table class="step-list">
-            <caption class="sr-only">Steps</caption>
-            <thead>
-              <tr><th scope="col">Step</th><th scope="col">State</th><th scope="col">Duration</th></tr>
-            </thead>
-            <tbody>
-              {steps.map((s) => (
-                <tr key={s.name} class={s.name === selected ? 'selected' : ''}>
-                  <td>
-                    <button type="button" class="linklike" aria-pressed={s.name === selected} onClick={() => selectStep(s.name)}>
-                      {s.name}
-                    </button>
-                    <span class="muted small"> {s.kind}</span>
-                  </td>
-                  <td><StateBadge state={s.state} face={run.face} /></td>
-                  <td class="num">{elapsed(s.startedAt, s.endedAt, now)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <StepList steps={steps} face={run.face} now={now} selected={selected} wide={wide} onSelect={(n) => selectStep(n)} />
         </section>
 
         <section aria-labelledby="step-heading" class="card step-card">
           {step ? (
             <StepPanel run={run} step={step} events={events} now={now} onChanged={refresh} onClose={() => selectStep(null)} />
+          ) : collapsed ? (
+            <CollapsedSummary node={collapsed} face={run.face} onClose={() => selectStep(null)} />
           ) : (
             <>
               <h2 id="step-heading">Step</h2>
@@ -241,8 +250,14 @@ export function RunDetailsPage({ id }: { id: string }) {
         </section>
         <section aria-labelledby="history-heading" class="card">
           <h2 id="history-heading">History</h2>
+          {historyShown.length < events.length && (
+            <p class="muted small">
+              The last {historyShown.length.toLocaleString('en-US')} of {events.length.toLocaleString('en-US')} events.{' '}
+              <button type="button" class="btn ghost small" onClick={() => setAllHistory(true)}>Show all</button>
+            </p>
+          )}
           <ol class="history" aria-label="Run history, oldest first">
-            {events.map((e) => (
+            {historyShown.map((e) => (
               <li key={e.seq} data-kind={e.kind}>
                 <time dateTime={e.at}>{formatTime(e.at, { ms: true })}</time>
                 <span>{describeEvent(e, run.face)}</span>
@@ -281,6 +296,31 @@ export function RunDetailsPage({ id }: { id: string }) {
         </form>
       </Dialog>
     </section>
+  );
+}
+
+/** How many of the newest events the history shows until asked for all. */
+const historyTail = 300;
+
+/** The step card for a collapsed node: how many iterations are in each state. */
+function CollapsedSummary({ node, face, onClose }: { node: RunDagNode; face: string; onClose: () => void }) {
+  const counts = Object.entries(node.states ?? {}).sort((a, b) => b[1] - a[1]);
+  return (
+    <>
+      <div class="panel-head">
+        <h2 id="step-heading" class="mono">{node.name}</h2>
+        <button type="button" class="btn ghost small" onClick={onClose} aria-label={`Close ${node.name}`}>✕</button>
+      </div>
+      <p>
+        {node.count.toLocaleString('en-US')} {node.kind} steps, one per iteration: <span class="sr-only">{runStateLabel(node.state, face)}</span>
+      </p>
+      <ul class="state-counts" data-testid="node-counts">
+        {counts.map(([st, c]) => (
+          <li key={st} data-state={st}><StateBadge state={st} face={face} /> {c.toLocaleString('en-US')}</li>
+        ))}
+      </ul>
+      <p class="muted small">The list shows these iterations; select one to see its history, inputs, outputs and log.</p>
+    </>
   );
 }
 
