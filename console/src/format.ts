@@ -25,15 +25,29 @@ export function elapsed(start: string | null | undefined, end: string | null | u
   return formatDuration(b - a);
 }
 
+// Making a formatter costs far more than using one (a page of a wide run formats thousands of times a second).
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+let relativeFormat: Intl.RelativeTimeFormat | null = null;
+
+function dateFormat(timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = timeZone ?? '';
+  let f = dateFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      hourCycle: 'h23', timeZone,
+    });
+    dateFormats.set(key, f);
+  }
+  return f;
+}
+
 /** A timestamp as local date and time, to the second (or with milliseconds for history entries). */
 export function formatTime(iso: string | null | undefined, opts: { ms?: boolean; timeZone?: string } = {}): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    hourCycle: 'h23', timeZone: opts.timeZone,
-  }).formatToParts(d);
+  const parts = dateFormat(opts.timeZone).formatToParts(d);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   const ms = opts.ms ? `.${String(d.getUTCMilliseconds()).padStart(3, '0')}` : '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}${ms}`;
@@ -44,7 +58,7 @@ export function relativeTime(iso: string | null | undefined, now: number): strin
   if (!iso) return '';
   const diff = (Date.parse(iso) - now) / 1000;
   const abs = Math.abs(diff);
-  const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+  const rtf = (relativeFormat ??= new Intl.RelativeTimeFormat('en', { numeric: 'auto' }));
   if (abs < 45) return rtf.format(Math.round(diff), 'second');
   if (abs < 2700) return rtf.format(Math.round(diff / 60), 'minute');
   if (abs < 64800) return rtf.format(Math.round(diff / 3600), 'hour');
