@@ -64,7 +64,9 @@ public sealed record OperationPage(IReadOnlyList<OperationInfo> Operations, stri
 public sealed record EventInfo(
     long Seq, string RunId, string? Step, string Kind, string? From, string? To, DateTimeOffset At, string? Message, string? Caller, JsonElement? Data);
 
-public sealed record EventList(IReadOnlyList<EventInfo> Events);
+/// <summary>A page of a run's history, oldest first; <see cref="More"/> when the page is full and there may be more after
+/// its last event.</summary>
+public sealed record EventList(IReadOnlyList<EventInfo> Events, bool More = false);
 
 /// <summary>Start a run of a pipeline (its latest version unless <see cref="Version"/> says).</summary>
 public sealed record StartRun(string Pipeline)

@@ -263,7 +263,10 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         ("steps of a hostile id", Get(_ => $"/api/v1/runs/{Uri.EscapeDataString("x'; DROP TABLE steps; --")}/steps", 404)),
         ("events of unknown", Get(_ => "/api/v1/runs/nosuchrun0000/events", 404)),
         ("events after=-1", Get(s => $"/api/v1/runs/{s.RunId}/events?after=-1", 400)),
-        ("events after=abc", Get(s => $"/api/v1/runs/{s.RunId}/events?after=abc", 400)));
+        ("events after=abc", Get(s => $"/api/v1/runs/{s.RunId}/events?after=abc", 400)),
+        ("events pageSize=0", Get(s => $"/api/v1/runs/{s.RunId}/events?pageSize=0", 400)),
+        ("events pageSize=10001", Get(s => $"/api/v1/runs/{s.RunId}/events?pageSize=10001", 400)),
+        ("events pageSize=x", Get(s => $"/api/v1/runs/{s.RunId}/events?pageSize=x", 400)));
 
     private static readonly Dictionary<string, Bad> StopRun = Table(
         ("unknown id", Post(_ => "/api/v1/runs/nosuchrun0000:stop", _ => JsonOf(new { }), 404)),

@@ -85,6 +85,26 @@ public class RunLifecycleTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.Equal(3, done.StepOf("flaky")["attempt"]!.GetValue<int>());
         var events = await S.GetJsonAsync($"/api/v1/runs/{run.Str("id")}/events");
         Assert.Equal(2, events["events"]!.AsArray().Count(e => e.Str("kind") == "step-retry"));
+        Assert.False(events["more"]!.GetValue<bool>());
+
+        // page by page: each page says whether it was full, the next one starts after its last event, none is lost
+        var all = events["events"]!.AsArray().Select(e => e!["seq"]!.GetValue<long>()).ToList();
+        var paged = new List<long>();
+        for (long after = 0; ;)
+        {
+            var page = await S.GetJsonAsync($"/api/v1/runs/{run.Str("id")}/events?pageSize=3&after={after}");
+            var seqs = page["events"]!.AsArray().Select(e => e!["seq"]!.GetValue<long>()).ToList();
+            Assert.True(seqs.Count <= 3);
+            Assert.Equal(seqs.Count == 3, page["more"]!.GetValue<bool>());
+            paged.AddRange(seqs);
+            if (!page["more"]!.GetValue<bool>())
+            {
+                break;
+            }
+            after = seqs[^1];
+        }
+        Assert.True(all.Count > 6, $"{all.Count} events");
+        Assert.Equal(all, paged);
     }
 
     [Fact]

@@ -332,8 +332,14 @@ internal static class NativeApi
     private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var after = Query(req, "after") is { } a ? ParseLong(a, "after") : 0;
-        var events = await runs.EventsAsync(id, caller.Sees, after, 10_000, ct);
-        return Results.Json(new JsonObject { ["events"] = new JsonArray([.. events.Select(e => (JsonNode)NativeJson.Event(e))]) });
+        var size = Query(req, "pageSize") is { } ps ? ParseInt(ps, "pageSize", 1, MaxEventsPage) : MaxEventsPage;
+        var events = await runs.EventsAsync(id, caller.Sees, after, size, ct);
+        // a full page may not be all: the caller asks again after the last one (a run of 10,000 steps has ~40,000)
+        return Results.Json(new JsonObject
+        {
+            ["events"] = new JsonArray([.. events.Select(e => (JsonNode)NativeJson.Event(e))]),
+            ["more"] = events.Count == size,
+        });
     }
 
     // ---- operations ----
@@ -359,6 +365,9 @@ internal static class NativeApi
         var s = v.FirstOrDefault();
         return string.IsNullOrEmpty(s) ? null : s.Length > 4096 ? throw SluiceException.Invalid($"{name} is too long") : s;
     }
+
+    /// <summary>Most events one answer of <c>GET /runs/{id}/events</c> holds.</summary>
+    private const int MaxEventsPage = 10_000;
 
     private static int PageSize(HttpRequest req) =>
         Query(req, "pageSize") is { } s ? ParseInt(s, "pageSize", 1, RunService.MaxPageSize) : 50;
