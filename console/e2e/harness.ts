@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
@@ -212,4 +213,41 @@ export async function assertNotReloaded(page: Page): Promise<boolean> {
 
 export function unique(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A test file's server and browser (started once) and each test's own signed-in page (a fresh context per test). */
+export interface BrowserSuite {
+  readonly server: SluiceServer;
+  readonly page: Page;
+}
+
+/** Registers the hooks of a file of browser tests against one server started with serverArgs. */
+export function browserSuite(serverArgs: string[]): BrowserSuite {
+  let server: SluiceServer | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([SluiceServer.start(serverArgs), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    context = await browser!.newContext({ viewport: { width: 1360, height: 900 } });
+    await server!.signIn(context);
+    page = await context.newPage();
+  });
+  afterEach(async () => {
+    await context?.close();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get page() {
+      return page!;
+    },
+  };
 }

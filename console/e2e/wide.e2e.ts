@@ -3,36 +3,13 @@
 // wide run shows how many iterations were stopped and how many never started.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
-import { assertNotReloaded, launchBrowser, markNoReload, screenshot, SluiceServer, unique } from './harness';
+import { expect, test } from 'vitest';
+import { assertNotReloaded, browserSuite, markNoReload, screenshot, unique } from './harness';
 
-let server: SluiceServer;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
+const suite = browserSuite(['--slots', '4']);
 
 const parent = 'projects/my-proj/locations/us-central1';
 const width = 300;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([SluiceServer.start(['--slots', '4']), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  await server.signIn(context);
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
-});
 
 /** A KFP pipeline: pre, then a ParallelFor over `width` items whose body is t (the script) and u (after t). */
 function parallelFor(name: string, script: string) {
@@ -72,6 +49,7 @@ function parallelFor(name: string, script: string) {
 }
 
 async function createJob(script: string): Promise<string> {
+  const { server } = suite;
   const jobId = unique('wide').toLowerCase().replace(/[^a-z0-9-]/g, '-');
   const r = await fetch(`${server.url}/v1/${parent}/pipelineJobs?pipelineJobId=${jobId}`, {
     method: 'POST',
@@ -82,10 +60,11 @@ async function createJob(script: string): Promise<string> {
   return jobId;
 }
 
-const runState = () => page.locator('#run-state');
-const node = (name: string) => page.locator(`.dag-node[data-step="${name}"]`);
+const runState = () => suite.page.locator('#run-state');
+const node = (name: string) => suite.page.locator(`.dag-node[data-step="${name}"]`);
 
 test('a ParallelFor of 300 is one node per body step, counted live; its node lists its iterations a page at a time', async () => {
+  const { server, page } = suite;
   const gate = join(server.dataDir, `gate-${Math.random().toString(36).slice(2)}`);
   const jobId = await createJob(`while [ ! -e ${gate} ]; do sleep 0.05; done`);
   await server.waitForStep(jobId, 'for-loop-1[0].t', 'Running');
@@ -134,9 +113,19 @@ test('a ParallelFor of 300 is one node per body step, counted live; its node lis
   expect(await history.count()).toBe(300);
   await page.getByRole('button', { name: 'Show all' }).click();
   await expect.poll(() => history.count()).toBe(total);
+
+  // the pipeline, kept in the job's project and location, opens from the run: its body once, as the run draws it
+  await page.getByRole('link', { name: new RegExp(`^${jobId} v1$`) }).click();
+  await expect.poll(() => page.url()).toContain(`/runs/${jobId}/pipeline`);
+  await node('for-loop-1[*].u').waitFor();
+  expect((await page.locator('.dag-node').evaluateAll((ns) => ns.map((n) => n.getAttribute('data-step')))).sort())
+    .toEqual(['for-loop-1', 'for-loop-1[*].t', 'for-loop-1[*].u', 'pre']);
+  expect(await page.locator('.dag-edge.contains').count()).toBe(1);
+  expect(await page.getByRole('heading', { name: 'Start a run' }).count()).toBe(0);
 });
 
 test('a stopped ParallelFor shows how many iterations were stopped and how many never started', async () => {
+  const { server, page } = suite;
   const jobId = await createJob('sleep 300');
   await server.waitForStep(jobId, 'for-loop-1[3].t', 'Running');
   await page.goto(`${server.url}/runs/${jobId}`);

@@ -228,6 +228,9 @@ export const api = {
       'GET', `/pipelines?pageSize=200${pageToken ? `&pageToken=${enc(pageToken)}` : ''}`, undefined, signal),
   getPipeline: (name: string, version?: number, signal?: AbortSignal) =>
     request<PipelineDetail>('GET', `/pipelines/${enc(name)}${version ? `?version=${version}` : ''}`, undefined, signal),
+  /** The pipeline version a run froze, wherever it is kept (a Vertex or SageMaker run's is in its face's location). */
+  runPipeline: (runId: string, signal?: AbortSignal) =>
+    request<PipelineDetail>('GET', `/runs/${enc(runId)}/pipeline`, undefined, signal),
   listVersions: (name: string, signal?: AbortSignal) =>
     request<{ versions: Version[] }>('GET', `/pipelines/${enc(name)}/versions`, undefined, signal),
 };

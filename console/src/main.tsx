@@ -49,6 +49,9 @@ function App({ session, onSignOut }: { session: Session; onSignOut: () => void }
   if (loc.path === '/' || loc.path === '/runs') {
     page = <RunsPage />;
     section = 'runs';
+  } else if ((m = match('/runs/:id/pipeline', loc.path))) {
+    page = <PipelineDetailPage name={null} run={m['id']!} key={`run:${m['id']}`} />;
+    section = 'pipelines';
   } else if ((m = match('/runs/:id', loc.path))) {
     page = <RunDetailsPage id={m['id']!} key={m['id']} />;
     section = 'runs';

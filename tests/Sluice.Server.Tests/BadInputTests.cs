@@ -262,6 +262,7 @@ public class BadInputTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         ("steps of unknown", Get(_ => "/api/v1/runs/nosuchrun0000/steps", 404)),
         ("steps of a hostile id", Get(_ => $"/api/v1/runs/{Uri.EscapeDataString("x'; DROP TABLE steps; --")}/steps", 404)),
         ("events of unknown", Get(_ => "/api/v1/runs/nosuchrun0000/events", 404)),
+        ("pipeline of unknown", Get(_ => "/api/v1/runs/nosuchrun0000/pipeline", 404)),
         ("events after=-1", Get(s => $"/api/v1/runs/{s.RunId}/events?after=-1", 400)),
         ("events after=abc", Get(s => $"/api/v1/runs/{s.RunId}/events?after=abc", 400)),
         ("events pageSize=0", Get(s => $"/api/v1/runs/{s.RunId}/events?pageSize=0", 400)),

@@ -57,31 +57,50 @@ export function PipelinesPage() {
   );
 }
 
-export function PipelineDetailPage({ name }: { name: string }) {
-  useTitle(name);
+/** A pipeline by name (with its versions and a form to start it), or, with run, the version that run froze wherever
+ *  it is kept: a run made through the Vertex or SageMaker face has its pipeline in that face's location. */
+export function PipelineDetailPage({ name: byName, run }: { name: string | null; run?: string }) {
   const loc = useLocation();
   const version = Number(loc.query.get('version')) || undefined;
   const [detail, setDetail] = useState<PipelineDetail | null>(null);
   const [versions, setVersions] = useState<Version[]>([]);
   const [error, setError] = useState<unknown>(null);
+  const name = byName ?? detail?.name ?? '';
+  useTitle(name || 'Pipeline');
 
   useEffect(() => {
     setError(null);
-    api.getPipeline(name, version).then(setDetail, setError);
-  }, [name, version]);
+    (run ? api.runPipeline(run) : api.getPipeline(byName!, version)).then(setDetail, setError);
+  }, [byName, run, version]);
   useEffect(() => {
-    api.listVersions(name).then((r) => setVersions(r.versions), () => undefined);
-  }, [name]);
+    if (run) return;
+    api.listVersions(byName!).then((r) => setVersions(r.versions), () => undefined);
+  }, [byName, run]);
 
   return (
     <section aria-labelledby="pipeline-heading">
       <nav aria-label="Breadcrumb" class="crumbs">
-        <Link href="/pipelines">Pipelines</Link> <span aria-hidden="true">/</span> <span>{name}</span>
+        {run ? (
+          <>
+            <Link href="/">Runs</Link> <span aria-hidden="true">/</span> <Link href={`/runs/${encodeURIComponent(run)}`}>{run}</Link>{' '}
+            <span aria-hidden="true">/</span> <span>pipeline</span>
+          </>
+        ) : (
+          <>
+            <Link href="/pipelines">Pipelines</Link> <span aria-hidden="true">/</span> <span>{name}</span>
+          </>
+        )}
       </nav>
       <div class="page-head">
         <div>
           <h1 id="pipeline-heading">{name}</h1>
           {detail?.description && <p class="muted">{detail.description}</p>}
+          {run && detail && (
+            <p class="muted">
+              Version {detail.version.version}, as run <span class="mono">{run}</span> froze it. It was created through its run's API
+              and is started there.
+            </p>
+          )}
         </div>
         <div class="head-actions">
           {versions.length > 0 && (
@@ -97,7 +116,7 @@ export function PipelineDetailPage({ name }: { name: string }) {
               </select>
             </label>
           )}
-          <Link class="btn" href={`/?pipeline=${encodeURIComponent(name)}`}>Runs of {name}</Link>
+          {!run && <Link class="btn" href={`/?pipeline=${encodeURIComponent(name)}`}>Runs of {name}</Link>}
         </div>
       </div>
       <ErrorBanner error={error} />
@@ -105,10 +124,12 @@ export function PipelineDetailPage({ name }: { name: string }) {
       {detail && (
         <>
           <div class="run-grid">
-            <section class="card" aria-labelledby="start-heading">
-              <h2 id="start-heading">Start a run</h2>
-              <StartRunForm detail={detail} />
-            </section>
+            {!run && (
+              <section class="card" aria-labelledby="start-heading">
+                <h2 id="start-heading">Start a run</h2>
+                <StartRunForm detail={detail} />
+              </section>
+            )}
             <section class="card" aria-labelledby="pgraph-heading">
               <h2 id="pgraph-heading">Steps</h2>
               <Dag label={`Steps of pipeline ${name}`} steps={detail.steps.map((s) => ({ ...s }))} />

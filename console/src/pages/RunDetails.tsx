@@ -151,7 +151,11 @@ export function RunDetailsPage({ id }: { id: string }) {
           <h1 id="run-heading">{runTitle(run)}</h1>
           <p class="muted">
             <span class="mono">{run.id}</span> · pipeline{' '}
-            <Link href={`/pipelines/${encodeURIComponent(run.pipeline)}?version=${run.pipelineVersion}`}>
+            <Link
+              href={run.face === 'native'
+                ? `/pipelines/${encodeURIComponent(run.pipeline)}?version=${run.pipelineVersion}`
+                : `/runs/${encodeURIComponent(run.id)}/pipeline`}
+            >
               {run.pipeline} v{run.pipelineVersion}
             </Link>
             {run.face !== 'native' && <> · created through the {faceName(run.face)} API</>}

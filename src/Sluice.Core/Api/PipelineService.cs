@@ -117,6 +117,16 @@ public sealed class PipelineService(RunEngine engine)
         return new PipelineDetail(p, v, engine.Compilers.PlanOf(p.Id, n, v.Source, v.Format));
     }
 
+    /// <summary>The pipeline version a run froze, wherever the pipeline is kept (a run made through a face has its
+    /// pipeline in that face's project and location, not in the caller's native one).</summary>
+    public async Task<PipelineDetail> OfRunAsync(RunRecord run, CancellationToken ct)
+    {
+        var gone = $"version {run.PipelineVersion} of pipeline {Validation.Show(run.PipelineName)} (of run {Validation.Show(run.Id)}) is no longer stored";
+        var p = await Store.GetPipelineByIdAsync(run.PipelineId, ct) ?? throw SluiceException.NotFound(gone);
+        var v = await VersionOfAsync(run, ct) ?? throw SluiceException.NotFound(gone);
+        return new PipelineDetail(p, v, engine.Compilers.PlanOf(p.Id, v.Version, v.Source, v.Format));
+    }
+
     /// <summary>The version a run froze when it started (it outlives the pipeline's name), if it is still stored.</summary>
     public Task<PipelineVersionRecord?> VersionOfAsync(RunRecord run, CancellationToken ct) => Store.GetVersionAsync(run.PipelineId, run.PipelineVersion, ct);
 

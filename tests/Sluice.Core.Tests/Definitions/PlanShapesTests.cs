@@ -88,8 +88,28 @@ public sealed class PlanShapesTests
         Assert.Null(shapes.Describe("after")!.ForEach);
     }
 
+    [Fact]
+    public void Outline_NamesEachBodyStepOnceForAllIterations_InTheSameWords()
+    {
+        var outline = new PlanShapes(NestedPlan()).Outline().ToList();
+
+        Assert.Equal(
+            ["before", "outer", "outer[*].prep", "outer[*].inner", "outer[*].inner[*].check", "outer[*].inner[*].yes", "outer[*].inner[*].g",
+                "outer[*].inner[*].m", "outer[*].last", "after"],
+            outline.Select(s => s.Name));
+        var yes = outline.Single(s => s.Plan.Name == "yes");
+        Assert.Equal(["outer[*].inner[*].check"], yes.DependsOn);
+        Assert.Equal(new Guard("outer[*].inner[*].check", true), yes.Guard);
+        Assert.Equal(("outer[*].inner", (int?)null), (yes.ForEach, yes.Iteration));
+        Assert.Equal("outer[*].inner[*].g", outline.Single(s => s.Plan.Name == "m").Group);
+        Assert.Equal(["outer[*].prep", "before"], outline.Single(s => s.Plan.Name == "check").DependsOn);
+        Assert.Equal(["outer[*].inner"], outline.Single(s => s.Plan.Name == "last").DependsOn);
+    }
+
     [Theory]
     [InlineData("nope")]
+    [InlineData("outer[**].prep")]
+    [InlineData("outer[*]")]
     [InlineData("outer[0]")]
     [InlineData("outer[0].")]
     [InlineData("outer[x].prep")]

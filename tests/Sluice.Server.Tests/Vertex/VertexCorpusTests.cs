@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Sluice.TestKit;
 using static Sluice.Server.Tests.Vertex.VertexSupport;
 
@@ -216,6 +217,16 @@ public sealed class VertexCorpusTests(CorpusServer fixture) : IClassFixture<Corp
             {
                 Assert.StartsWith($"{it["forEach"]!.GetValue<string>()}[{it["index"]!.GetValue<int>()}].", name, StringComparison.Ordinal);
             }
+        }
+        // the pipeline's outline names every step any iteration makes once, with [*] for the iteration
+        // (the pipeline is kept in the job's project and location: the native API reads it through the run)
+        var pipeline = (await Http.GetFromJsonAsync<JsonObject>($"/api/v1/runs/{id}/pipeline"))!;
+        var outline = pipeline["steps"]!.AsArray().ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!, StringComparer.Ordinal);
+        Assert.Equal(names.Select(n => Regex.Replace(n, @"\[\d+\]", "[*]")).ToHashSet(), outline.Keys.ToHashSet());
+        foreach (var (name, s) in outline)
+        {
+            Assert.All(s["dependsOn"]!.AsArray(), d => Assert.Contains(d!.GetValue<string>(), outline.Keys));
+            Assert.True(s["group"] is null || outline.ContainsKey(s["group"]!.GetValue<string>()), name);
         }
         // the first print-op of iteration 1 waits for a step of iteration 1 of the same nested pipeline, not of iteration 0
         var op = steps.Single(s => s!["name"]!.GetValue<string>() == "for-loop-2[1].inner-pipeline.condition-2.print-op")!;

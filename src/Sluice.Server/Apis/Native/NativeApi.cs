@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Sluice.Core.Api;
+using Sluice.Core.Definitions;
 using Sluice.Core.Domain;
 using Sluice.Core.Engine;
 using Sluice.Core.Storage;
@@ -37,6 +38,8 @@ internal static class NativeApi
         api.MapDelete("/runs/{id}", DeleteRunAsync).WithMetadata(RequiresAccess.Admin);
         api.MapGet("/runs/{id}/steps", GetStepsAsync);
         api.MapGet("/runs/{id}/events", GetRunEventsAsync);
+        api.MapGet("/runs/{id}/pipeline", async (string id, NativeCaller caller, RunService runs, PipelineService pipelines, CancellationToken ct) =>
+            Results.Json(PipelineWithVersion(await pipelines.OfRunAsync(await runs.FindAsync(id, caller.Sees, ct), ct))));
         api.MapGet("/runs/{id}/steps/{step}/logs", StepLogs.StreamAsync);
 
         api.MapGet("/operations", ListOperationsAsync);
@@ -125,9 +128,10 @@ internal static class NativeApi
         {
             ["name"] = p.Name, ["type"] = p.Type.ToString(), ["default"] = p.Default?.DeepClone(), ["description"] = p.Description,
         })]);
-        o["steps"] = new JsonArray([.. d.Plan.Steps.Select(s => (JsonNode)new JsonObject
+        // a for-each's body once, for all its iterations (loop[*].train), as the console draws a wide run
+        o["steps"] = new JsonArray([.. new PlanShapes(d.Plan).Outline().Select(s => (JsonNode)new JsonObject
         {
-            ["name"] = s.Name, ["kind"] = s.Kind, ["dependsOn"] = new JsonArray([.. s.DependsOn.Select(x => (JsonNode?)x)]),
+            ["name"] = s.Name, ["kind"] = s.Plan.Kind, ["dependsOn"] = new JsonArray([.. s.DependsOn.Select(x => (JsonNode?)x)]),
             ["guard"] = s.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
             ["group"] = s.Group,
         })]);
