@@ -109,12 +109,8 @@ export function applyRunEvent(run: Run, e: RunEvent): Run {
   return next;
 }
 
-/** Applies a step event to the run's steps: state, attempt start and end times. */
-export function applyStepEvent(steps: Step[], e: RunEvent): Step[] {
-  return applyStepEvents(steps, [e]);
-}
-
-/** Applies many events to the run's steps at once (the events of one frame): one copy of the list, not one per event. */
+/** Applies step events to the run's steps (state, attempt start and end times), many at once (the events of one
+ *  batch): one copy of the list, not one per event. */
 export function applyStepEvents(steps: Step[], events: RunEvent[]): Step[] {
   let out: Step[] | null = null;
   let at: Map<string, number> | null = null;

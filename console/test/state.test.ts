@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Run, RunEvent, Step } from '../src/api';
 import {
-  applyRunEvent, applyStepEvent, applyStepEvents, awaitsAnswer, batchProgress, canDelete, canStop, describeEvent, isTerminal, mergeEvents,
+  applyRunEvent, applyStepEvents, awaitsAnswer, batchProgress, canDelete, canStop, describeEvent, isTerminal, mergeEvents,
   partitionSelection, runStateLabel, runStates, stateSymbol, stateTone, stepHistory, stopReason, stopUnavailableReason,
 } from '../src/state';
 
@@ -106,12 +106,12 @@ describe('live events', () => {
 
   test('a step event updates that step only', () => {
     const steps = [step({ name: 'a' }), step({ name: 'b' })];
-    const started = applyStepEvent(steps, ev({ step: 'a', kind: 'step-state', from: 'Pending', to: 'Starting' }));
+    const started = applyStepEvents(steps, [ev({ step: 'a', kind: 'step-state', from: 'Pending', to: 'Starting' })]);
     expect(started[0]).toMatchObject({ state: 'Starting', startedAt: '2026-01-01T00:00:05.000Z' });
     expect(started[1]).toBe(steps[1]);
-    const ended = applyStepEvent(started, ev({ step: 'a', kind: 'step-state', to: 'Succeeded', at: '2026-01-01T00:00:09.000Z' }));
+    const ended = applyStepEvents(started, [ev({ step: 'a', kind: 'step-state', to: 'Succeeded', at: '2026-01-01T00:00:09.000Z' })]);
     expect(ended[0]).toMatchObject({ state: 'Succeeded', endedAt: '2026-01-01T00:00:09.000Z' });
-    expect(applyStepEvent(steps, ev({ step: 'zzz', kind: 'step-state', to: 'Failed' }))).toBe(steps);
+    expect(applyStepEvents(steps, [ev({ step: 'zzz', kind: 'step-state', to: 'Failed' })])).toBe(steps);
   });
 
   test('events are merged once each, in sequence order', () => {
