@@ -214,6 +214,11 @@ public class SageMakerExecutionTests(ServerFixture fixture) : IClassFixture<Serv
         var events = await S.GetJsonAsync($"/api/v1/runs/{arn.Split('/')[^1]}/events");
         Assert.Contains(events["events"]!.AsArray(), e => e!["kind"]!.GetValue<string>() == "stop-requested"
             && e["caller"]!.GetValue<string>().StartsWith("aws:000000000000:", StringComparison.Ordinal));
+        // the version the execution froze, read through the run as the console does for a run of another face
+        var pipeline = await S.GetJsonAsync($"/api/v1/runs/{arn.Split('/')[^1]}/pipeline");
+        Assert.Equal(native.Str("pipeline"), pipeline.Str("name"));
+        Assert.Equal(native["pipelineVersion"]!.GetValue<int>(), pipeline["version"]!["version"]!.GetValue<int>());
+        Assert.Equal(["long", "never"], pipeline["steps"]!.AsArray().Select(x => x!["name"]!.GetValue<string>()).Order());
     }
 
     [Fact]
