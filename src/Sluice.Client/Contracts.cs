@@ -34,11 +34,20 @@ public sealed record StepInfo(
 
     public IReadOnlyDictionary<string, string>? DeclaredOutputs { get; init; }
 
+    /// <summary>The group step it belongs to (for an iteration's step, its for-each or a group inside the body).</summary>
+    public string? Group { get; init; }
+
+    /// <summary>For a step made for an iteration of a for-each: which one.</summary>
+    public StepIteration? Iteration { get; init; }
+
     /// <summary>A callback step's token once it has started.</summary>
     public CallbackTokenInfo? Callback { get; init; }
 }
 
 public sealed record StepGuard(string Step, bool Branch);
+
+/// <summary>The iteration of a for-each (its step record name) that made a step.</summary>
+public sealed record StepIteration(string ForEach, int Index);
 
 public sealed record CallbackTokenInfo(string Token, bool Answered);
 

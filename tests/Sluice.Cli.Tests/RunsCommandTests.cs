@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Sluice.TestKit;
 
@@ -107,6 +108,60 @@ public class RunsCommandTests(CliFixture f) : IClassFixture<CliFixture>
         var after = await f.RunAsync("runs", "get", id);
         Assert.Equal(0, after.ExitCode);
         Assert.Equal(tree.Out[tree.Out.IndexOf("└── split", StringComparison.Ordinal)..], after.Out[after.Out.IndexOf("└── split", StringComparison.Ordinal)..]);
+    }
+
+    [Fact]
+    public async Task Get_WideForEach_OneLinePerBodyStepWithItsIterationsCounted()
+    {
+        // A Vertex ParallelFor of 12 (more than the 8 shown one by one): t fails for items 3 and 7, u waits for t.
+        var id = $"cliwide-{Guid.NewGuid():N}"[..20];
+        var gate = Path.Combine(f.Files.Path, $"{id}.gate");
+        var spec = JsonNode.Parse("""
+            {
+              "pipelineInfo": {"name": "NAME"}, "schemaVersion": "2.1.0", "sdkVersion": "kfp-2.14.6",
+              "root": {"dag": {"tasks": {"for-loop-1": {
+                "componentRef": {"name": "comp-for-loop-1"}, "taskInfo": {"name": "for-loop-1"},
+                "parameterIterator": {"itemInput": "pipelinechannel--loop-item-param-1", "items": {"raw": "[0,1,2,3,4,5,6,7,8,9,10,11]"}}}}}},
+              "components": {
+                "comp-for-loop-1": {
+                  "dag": {"tasks": {
+                    "t": {"componentRef": {"name": "comp-t"}, "taskInfo": {"name": "t"},
+                          "inputs": {"parameters": {"x": {"componentInputParameter": "pipelinechannel--loop-item-param-1"}}}},
+                    "u": {"componentRef": {"name": "comp-u"}, "taskInfo": {"name": "u"}, "dependentTasks": ["t"]}}},
+                  "inputDefinitions": {"parameters": {"pipelinechannel--loop-item-param-1": {"parameterType": "NUMBER_INTEGER"}}}},
+                "comp-t": {"executorLabel": "exec-t", "inputDefinitions": {"parameters": {"x": {"parameterType": "NUMBER_INTEGER"}}}},
+                "comp-u": {"executorLabel": "exec-u"}},
+              "deploymentSpec": {"executors": {
+                "exec-t": {"container": {"image": "alpine", "command": ["sh", "-c", "while [ ! -e GATE ]; do sleep 0.05; done; [ \"$0\" != 3 ] && [ \"$0\" != 7 ]", "{{$.inputs.parameters['x']}}"]}},
+                "exec-u": {"container": {"image": "alpine", "command": ["true"]}}}}
+            }
+            """.Replace("NAME", id, StringComparison.Ordinal).Replace("GATE", gate, StringComparison.Ordinal))!;
+        var created = await f.Server.Http.PostAsJsonAsync($"/v1/projects/p/locations/us-central1/pipelineJobs?pipelineJobId={id}",
+            new JsonObject { ["pipelineSpec"] = spec, ["runtimeConfig"] = new JsonObject { ["gcsOutputDirectory"] = "gs://cli/root" } });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+
+        // the live table of runs watch (on a terminal) is one row per body step while the iterations wait
+        await f.Server.WaitForStepAsync(id, "for-loop-1[0].t", "Running");
+        using (var tty = Tty.Start(f.Url, "runs", "watch", id))
+        {
+            await tty.WaitForOutputAsync("for-loop-1[*].t ×12");
+            await File.WriteAllTextAsync(gate, "");
+            var watched = await tty.WaitAsync();
+            Assert.DoesNotContain("for-loop-1[0].", watched.Out, StringComparison.Ordinal);
+        }
+        await f.Server.WaitForStateAsync(id, "Failed");
+
+        var get = await f.RunAsync("runs", "get", id);
+
+        Assert.Equal(0, get.ExitCode);
+        Assert.Matches(@"(?m)^└── for-loop-1 \(group\)  Failed  \S+  step for-loop-1\[\d\]\.t failed$", get.Out);
+        Assert.Matches(@"(?m)^    └── for-loop-1\[\*\]\.t ×12  Failed  10 Succeeded, 2 Failed  failed: for-loop-1\[3\]\.t, for-loop-1\[7\]\.t$", get.Out);
+        Assert.Matches(@"(?m)^        └── for-loop-1\[\*\]\.u ×12  Succeeded  10 Succeeded, 2 NotStarted$", get.Out);
+        Assert.DoesNotContain("for-loop-1[0].", get.Out, StringComparison.Ordinal);
+        // the JSON output keeps every step
+        Assert.Equal(1 + 24, (await f.RunAsync("runs", "get", id, "-o", "json")).Json()["steps"]!.AsArray().Count);
+
+
     }
 
     [Fact]

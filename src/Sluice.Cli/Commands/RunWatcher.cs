@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.Channels;
 using Sluice.Cli.Output;
 using Sluice.Client;
@@ -122,6 +123,9 @@ internal static class RunWatcher
         var (events, pump) = Subscribe(ctx, run.Id, cts.Token);
         try
         {
+            var stale = false;
+            var took = TimeSpan.Zero;
+            var fetchedAt = ctx.Time.GetTimestamp();
             await ctx.Terminal.Ansi.Live(View(run, ctx.Now)).AutoClear(false).StartAsync(async live =>
             {
                 while (!IsTerminal(run.State))
@@ -142,14 +146,20 @@ internal static class RunWatcher
                             changed = true;
                             ended |= e.Step is null && IsTerminal(e.To);
                         }
-                        if (changed)
-                        {
-                            run = await ctx.Client.GetRunAsync(run.Id, ct);
-                        }
+                        stale |= changed;
                         if (ended && !IsTerminal(run.State))
                         {
-                            run = await ctx.Client.GetRunAsync(run.Id, ct);
+                            (run, took) = await FetchAsync(ctx, run.Id, ct);
+                            stale = false;
+                            fetchedAt = ctx.Time.GetTimestamp();
                         }
+                    }
+                    // A run of thousands of steps is megabytes: fetch it again no sooner than 4 times the last fetch took.
+                    if (stale && ctx.Time.GetElapsedTime(fetchedAt) >= took * 4)
+                    {
+                        (run, took) = await FetchAsync(ctx, run.Id, ct);
+                        stale = false;
+                        fetchedAt = ctx.Time.GetTimestamp();
                     }
                     live.UpdateTarget(View(run, ctx.Now));
                 }
@@ -163,6 +173,13 @@ internal static class RunWatcher
         return run;
     }
 
+    private static async Task<(RunInfo Run, TimeSpan Took)> FetchAsync(CliContext ctx, string id, CancellationToken ct)
+    {
+        var t0 = ctx.Time.GetTimestamp();
+        var run = await ctx.Client.GetRunAsync(id, ct);
+        return (run, ctx.Time.GetElapsedTime(t0));
+    }
+
     private static IRenderable View(RunInfo r, DateTimeOffset now)
     {
         var table = new Table().Border(TableBorder.Rounded);
@@ -173,11 +190,20 @@ internal static class RunWatcher
         table.AddColumn("STATE");
         table.AddColumn("DURATION");
         table.AddColumn("NOTE");
-        foreach (var s in r.Steps ?? [])
+        // a wide for-each is one row per body step, its iterations counted (as runs get shows it)
+        foreach (var line in RunTree.Fold(r.Steps ?? []))
         {
-            var note = s.Reason ?? (Show.Pairs(s.Outputs) is { Length: > 0 } o ? o : "");
-            table.AddRow(new Text(s.Name), new Text(s.Kind), new Markup($"[{Show.StateStyle(s.State)}]{s.State}[/]"),
-                new Text(Show.Elapsed(s.StartedAt, s.EndedAt, now)), new Text(Show.Clip(note, 80)));
+            if (line.Steps is [var s] && s.Name == line.Name)
+            {
+                var note = s.Reason ?? (Show.Pairs(s.Outputs) is { Length: > 0 } o ? o : "");
+                table.AddRow(new Text(s.Name), new Text(s.Kind), new Markup($"[{Show.StateStyle(s.State)}]{s.State}[/]"),
+                    new Text(Show.Elapsed(s.StartedAt, s.EndedAt, now)), new Text(Show.Clip(note, 80)));
+                continue;
+            }
+            var (counts, state) = RunTree.Tally(line);
+            table.AddRow(new Text($"{line.Name} ×{line.Steps.Count.ToString("N0", CultureInfo.InvariantCulture)}"), new Text(line.Kind),
+                new Markup($"[{Show.StateStyle(state)}]{state}[/]"), new Text(""),
+                new Text(string.Join(", ", counts.Select(c => $"{c.Count.ToString("N0", CultureInfo.InvariantCulture)} {c.State}"))));
         }
         return table;
     }
