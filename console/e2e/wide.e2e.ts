@@ -86,7 +86,7 @@ test('a ParallelFor of 300 is one node per body step, counted live; its node lis
   await expect.poll(() => node('for-loop-1[*].u').getAttribute('aria-label')).toContain(`${width} Succeeded`);
   expect(await node('for-loop-1[*].u').getAttribute('data-state')).toBe('Succeeded');
   expect(await assertNotReloaded(page)).toBe(true);
-  await screenshot(page, 'run-details-wide', { fullPage: false });
+  await screenshot(page, 'run-details-wide', { fullPage: false, docs: true });
 
   // the node lists its iterations: 100 at a time, filtered by name
   await node('for-loop-1[*].t').click();
