@@ -189,7 +189,7 @@ internal static class NativeApi
             Scope = caller.Home, Pipeline = pipeline!, Version = version is { } vv ? (int)vv : null, Parameters = parameters, Labels = labels, DisplayName = displayName,
             RunId = runId, IdempotencyToken = token, Caller = Caller(req, caller),
         }, ct);
-        return Results.Json(NativeJson.Run(d.Run, d.Steps), statusCode: StatusCodes.Status201Created);
+        return NativeJson.RunWithSteps(d.Run, d.Steps, null, StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> ListRunsAsync(HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
@@ -216,7 +216,7 @@ internal static class NativeApi
     private static async Task<IResult> GetRunAsync(string id, NativeCaller caller, RunService runs, CancellationToken ct)
     {
         var d = await runs.GetAsync(id, caller.Sees, ct);
-        return Results.Json(NativeJson.Run(d.Run, d.Steps, await runs.PlanAsync(d.Run, ct)));
+        return NativeJson.RunWithSteps(d.Run, d.Steps, await runs.PlanAsync(d.Run, ct));
     }
 
     private static async Task<IResult> StopRunAsync(string id, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)
@@ -330,7 +330,7 @@ internal static class NativeApi
     {
         var d = await runs.GetAsync(id, caller.Sees, ct);
         var plan = await runs.PlanAsync(d.Run, ct);
-        return Results.Json(new JsonObject { ["steps"] = NativeJson.Steps(d.Steps, plan) });
+        return NativeJson.StepsOnly(d.Steps, plan);
     }
 
     private static async Task<IResult> GetRunEventsAsync(string id, HttpRequest req, NativeCaller caller, RunService runs, CancellationToken ct)

@@ -10,7 +10,7 @@ namespace Sluice.Server.Apis.Native;
 /// <summary>Maps core records to the native API's JSON (camelCase, RFC 3339 times, states by name).</summary>
 internal static class NativeJson
 {
-    public static JsonObject Run(RunRecord r, IReadOnlyList<StepRecord>? steps = null, Plan? plan = null)
+    public static JsonObject Run(RunRecord r)
     {
         var o = new JsonObject
         {
@@ -34,48 +34,170 @@ internal static class NativeJson
             ["face"] = r.Face,
             ["location"] = r.Scope.Location,
         };
-        if (steps is not null)
-        {
-            o["steps"] = Steps(steps, plan);
-        }
         return o;
     }
 
-    /// <summary>A run's steps, each with what the run's plan says about it when the plan is known.</summary>
-    public static JsonArray Steps(IReadOnlyList<StepRecord> steps, Plan? plan)
+    /// <summary>A run with its steps as an answer written straight to the response: a run of 10,000 steps is megabytes,
+    /// and building a tree of JSON nodes for it first costs more than writing it.</summary>
+    public static IResult RunWithSteps(RunRecord r, IReadOnlyList<StepRecord> steps, Plan? plan, int status = StatusCodes.Status200OK) =>
+        new StreamedJson(status, async (w, flush) =>
+        {
+            w.WriteStartObject();
+            foreach (var (name, value) in Run(r))
+            {
+                w.WritePropertyName(name);
+                WriteValue(w, value);
+            }
+            w.WritePropertyName("steps");
+            await WriteStepsAsync(w, steps, plan, flush);
+            w.WriteEndObject();
+        });
+
+    /// <summary>A run's steps as <c>{"steps": [...]}</c>, written straight to the response.</summary>
+    public static IResult StepsOnly(IReadOnlyList<StepRecord> steps, Plan? plan) =>
+        new StreamedJson(StatusCodes.Status200OK, async (w, flush) =>
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("steps");
+            await WriteStepsAsync(w, steps, plan, flush);
+            w.WriteEndObject();
+        });
+
+    private static async Task WriteStepsAsync(Utf8JsonWriter w, IReadOnlyList<StepRecord> steps, Plan? plan, Func<Task> flush)
     {
         var shapes = plan is null ? null : new PlanShapes(plan);
-        var a = new JsonArray();
-        foreach (var s in steps)
+        w.WriteStartArray();
+        for (var i = 0; i < steps.Count; i++)
         {
-            a.Add(Step(s, shapes?.Describe(s.Name)));
+            WriteStep(w, steps[i], shapes?.Describe(steps[i].Name));
+            if (i % 512 == 511)
+            {
+                await flush();
+            }
         }
-        return a;
+        w.WriteEndArray();
     }
 
     /// <summary>A step as stored, plus what its plan says about it (edges, guard, group, declared outputs) when known.</summary>
-    public static JsonObject Step(StepRecord s, StepShape? shape = null) => new()
+    private static void WriteStep(Utf8JsonWriter w, StepRecord s, StepShape? shape)
     {
-        ["name"] = s.Name,
-        ["kind"] = s.Kind,
-        ["state"] = s.State.ToString(),
-        ["attempt"] = s.Attempt,
-        ["startedAt"] = Time(s.StartedAt),
-        ["endedAt"] = Time(s.EndedAt),
-        ["retryAt"] = Time(s.NotBefore),
-        ["reason"] = s.Reason,
-        ["exitCode"] = s.ExitCode,
-        ["inputs"] = s.Inputs?.DeepClone(),
-        ["outputs"] = s.Outputs?.DeepClone(),
-        ["pid"] = s.Process?.Pid,
-        ["dependsOn"] = shape is null ? null : new JsonArray([.. shape.DependsOn.Select(d => (JsonNode?)d)]),
-        ["guard"] = shape?.Guard is { } g ? new JsonObject { ["step"] = g.ConditionStep, ["branch"] = g.Branch } : null,
-        ["group"] = shape?.Group,
-        ["iteration"] = shape?.ForEach is { } f ? new JsonObject { ["forEach"] = f, ["index"] = shape.Iteration } : null,
-        ["declaredOutputs"] = shape is null ? null
-            : new JsonObject(shape.Plan.Outputs.Select(x => KeyValuePair.Create(x.Name, (JsonNode?)x.Type.ToString()))),
-        ["callback"] = Callback(s),
-    };
+        w.WriteStartObject();
+        w.WriteString("name", s.Name);
+        w.WriteString("kind", s.Kind);
+        w.WriteString("state", s.State.ToString());
+        w.WriteNumber("attempt", s.Attempt);
+        WriteTime(w, "startedAt", s.StartedAt);
+        WriteTime(w, "endedAt", s.EndedAt);
+        WriteTime(w, "retryAt", s.NotBefore);
+        w.WriteString("reason", s.Reason);
+        WriteNumber(w, "exitCode", s.ExitCode);
+        w.WritePropertyName("inputs");
+        WriteValue(w, s.Inputs);
+        w.WritePropertyName("outputs");
+        WriteValue(w, s.Outputs);
+        WriteNumber(w, "pid", s.Process?.Pid);
+        w.WritePropertyName("dependsOn");
+        if (shape is null)
+        {
+            w.WriteNullValue();
+        }
+        else
+        {
+            w.WriteStartArray();
+            foreach (var d in shape.DependsOn)
+            {
+                w.WriteStringValue(d);
+            }
+            w.WriteEndArray();
+        }
+        w.WritePropertyName("guard");
+        if (shape?.Guard is { } g)
+        {
+            w.WriteStartObject();
+            w.WriteString("step", g.ConditionStep);
+            w.WriteBoolean("branch", g.Branch);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+        w.WriteString("group", shape?.Group);
+        w.WritePropertyName("iteration");
+        if (shape?.ForEach is { } f)
+        {
+            w.WriteStartObject();
+            w.WriteString("forEach", f);
+            WriteNumber(w, "index", shape.Iteration);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+        w.WritePropertyName("declaredOutputs");
+        if (shape is null)
+        {
+            w.WriteNullValue();
+        }
+        else
+        {
+            w.WriteStartObject();
+            foreach (var o in shape.Plan.Outputs)
+            {
+                w.WriteString(o.Name, o.Type.ToString());
+            }
+            w.WriteEndObject();
+        }
+        w.WritePropertyName("callback");
+        WriteValue(w, Callback(s));
+        w.WriteEndObject();
+    }
+
+    private static void WriteValue(Utf8JsonWriter w, JsonNode? value)
+    {
+        if (value is null)
+        {
+            w.WriteNullValue();
+        }
+        else
+        {
+            value.WriteTo(w);
+        }
+    }
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? t) => w.WriteString(name, Time(t));
+
+    private static void WriteNumber(Utf8JsonWriter w, string name, int? n)
+    {
+        if (n is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>An answer written with a <see cref="Utf8JsonWriter"/> straight to the response body, flushed as it
+    /// goes (the writer gets a callback that sends what is written so far).</summary>
+    private sealed class StreamedJson(int status, Func<Utf8JsonWriter, Func<Task>, Task> write) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext http)
+        {
+            http.Response.StatusCode = status;
+            http.Response.ContentType = "application/json; charset=utf-8";
+            var body = http.Response.BodyWriter;
+            await using var w = new Utf8JsonWriter(body);
+            await write(w, async () =>
+            {
+                await w.FlushAsync(http.RequestAborted);
+                await body.FlushAsync(http.RequestAborted);
+            });
+            await w.FlushAsync(http.RequestAborted);
+        }
+    }
 
     /// <summary>A callback step's token (as SageMaker's ListPipelineExecutionSteps shows CallbackToken) and whether it
     /// was answered, so that a person can answer it from the console.</summary>
