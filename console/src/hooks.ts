@@ -61,23 +61,6 @@ export function useNow(intervalMs = 1000, enabled = true): number {
   return now;
 }
 
-/** Calls fn at most once per delay ms, trailing: bursts of events cause one refresh. */
-export function useCoalesced(fn: () => void, delay: number): () => void {
-  const fnRef = useRef(fn);
-  fnRef.current = fn;
-  const timer = useRef<number | null>(null);
-  useEffect(() => () => {
-    if (timer.current !== null) window.clearTimeout(timer.current);
-  }, []);
-  return useRef(() => {
-    if (timer.current !== null) return;
-    timer.current = window.setTimeout(() => {
-      timer.current = null;
-      fnRef.current();
-    }, delay);
-  }).current;
-}
-
 /** Refreshes with fn when asked, at most once per delay and never two at once; the delay grows with how long the last
  *  refresh took (factor times its duration, at least minDelay), so a big run's page does not keep the server busy.
  *  Asking while a refresh is in flight schedules one more after it. */

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, type Operation, type Pipeline, type Run, type RunEvent, type RunState } from '../api';
 import { Dialog, ErrorBanner, LabelChips, Spinner, StateBadge } from '../components/ui';
 import { elapsed, formatTime, parseLabels, relativeTime, runTitle } from '../format';
-import { useCoalesced, useEvents, useNow, useTitle } from '../hooks';
+import { useAdaptiveRefresh, useEvents, useNow, useTitle } from '../hooks';
 import { Link, navigate, useLocation } from '../router';
 import {
   applyRunEvent, batchProgress, canDelete, canStop, isTerminal, partitionSelection, runStateLabel, runStates,
@@ -75,7 +75,7 @@ export function RunsPage() {
       if (mine === seq.current) setLoading(false);
     }
   };
-  const reload = useCoalesced(() => void load(), 300);
+  const reload = useAdaptiveRefresh(load, 300);
 
   useEffect(() => {
     setTokens([null]);

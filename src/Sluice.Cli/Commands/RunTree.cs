@@ -91,14 +91,18 @@ internal static partial class RunTree
             // Under the dependency that comes last: the one that let this step start; a group's first members under it.
             var parent = after.OrderByDescending(x => position[x]).FirstOrDefault()
                 ?? (line.Group is { } g && position.TryGetValue(g, out var gat) && gat < position[name] ? g : null);
-            var label = line.Steps.Count == 1 && line.Name == line.Steps[0].Name ? Label(line.Steps[0], after, now) : FoldedLabel(line, after);
+            var label = line.Single is { } step ? Label(step, after, now) : FoldedLabel(line, after);
             nodes[name] = parent is not null && nodes.TryGetValue(parent, out var p) ? p.AddNode(label) : tree.AddNode(label);
         }
         return tree;
     }
 
     /// <summary>One line of the tree: a step, or the same body step of every iteration of a wide for-each.</summary>
-    internal sealed record Line(string Name, string Kind, List<string> DependsOn, StepGuard? Guard, string? Group, List<StepInfo> Steps);
+    internal sealed record Line(string Name, string Kind, List<string> DependsOn, StepGuard? Guard, string? Group, List<StepInfo> Steps)
+    {
+        /// <summary>The step, when the line is one step and not a folded body step.</summary>
+        public StepInfo? Single => Steps is [var s] && s.Name == Name ? s : null;
+    }
 
     /// <summary>The steps as lines: a for-each of more than <see cref="FoldAbove"/> iterations folded to one line per
     /// body step (<c>loop[*].t</c>), dependencies folded the same way and each kept once.</summary>

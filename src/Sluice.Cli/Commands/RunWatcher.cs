@@ -131,6 +131,7 @@ internal static class RunWatcher
                 while (!IsTerminal(run.State))
                 {
                     // Redraw on a change, and every second for the durations.
+                    var ended = false;
                     var next = events.Reader.WaitToReadAsync(ct).AsTask();
                     var tick = Task.Delay(TimeSpan.FromSeconds(1), ctx.Time, ct);
                     if (await Task.WhenAny(next, tick) == next)
@@ -139,26 +140,18 @@ internal static class RunWatcher
                         {
                             await events.Reader.Completion;
                         }
-                        var changed = false;
-                        var ended = false;
                         while (events.Reader.TryRead(out var e))
                         {
-                            changed = true;
+                            stale = true;
                             ended |= e.Step is null && IsTerminal(e.To);
                         }
-                        stale |= changed;
-                        if (ended && !IsTerminal(run.State))
-                        {
-                            (run, took) = await FetchAsync(ctx, run.Id, ct);
-                            stale = false;
-                            fetchedAt = ctx.Time.GetTimestamp();
-                        }
                     }
-                    // A run of thousands of steps is megabytes: fetch it again no sooner than 4 times the last fetch took.
-                    if (stale && ctx.Time.GetElapsedTime(fetchedAt) >= took * 4)
+                    // A run of thousands of steps is megabytes: fetch it again no sooner than 4 times the last fetch took
+                    // (at once when it has ended).
+                    if (stale && (ended || ctx.Time.GetElapsedTime(fetchedAt) >= took * 4))
                     {
                         (run, took) = await FetchAsync(ctx, run.Id, ct);
-                        stale = false;
+                        stale = ended && !IsTerminal(run.State);
                         fetchedAt = ctx.Time.GetTimestamp();
                     }
                     live.UpdateTarget(View(run, ctx.Now));
@@ -193,7 +186,7 @@ internal static class RunWatcher
         // a wide for-each is one row per body step, its iterations counted (as runs get shows it)
         foreach (var line in RunTree.Fold(r.Steps ?? []))
         {
-            if (line.Steps is [var s] && s.Name == line.Name)
+            if (line.Single is { } s)
             {
                 var note = s.Reason ?? (Show.Pairs(s.Outputs) is { Length: > 0 } o ? o : "");
                 table.AddRow(new Text(s.Name), new Text(s.Kind), new Markup($"[{Show.StateStyle(s.State)}]{s.State}[/]"),

@@ -121,9 +121,9 @@ public sealed class PipelineService(RunEngine engine)
     /// pipeline in that face's project and location, not in the caller's native one).</summary>
     public async Task<PipelineDetail> OfRunAsync(RunRecord run, CancellationToken ct)
     {
-        var gone = $"version {run.PipelineVersion} of pipeline {Validation.Show(run.PipelineName)} (of run {Validation.Show(run.Id)}) is no longer stored";
-        var p = await Store.GetPipelineByIdAsync(run.PipelineId, ct) ?? throw SluiceException.NotFound(gone);
-        var v = await VersionOfAsync(run, ct) ?? throw SluiceException.NotFound(gone);
+        var p = await Store.GetPipelineByIdAsync(run.PipelineId, ct)
+            ?? throw SluiceException.NotFound($"pipeline {Validation.Show(run.PipelineName)} of run {Validation.Show(run.Id)} is no longer stored");
+        var v = await VersionOfRunAsync(run, ct);
         return new PipelineDetail(p, v, engine.Compilers.PlanOf(p.Id, v.Version, v.Source, v.Format));
     }
 
