@@ -141,6 +141,31 @@ public sealed class StopTests : IDisposable
     }
 
     [Fact]
+    public async Task RequestStop_WhileTheGraceRuns_NothingElseFallsDueBeforeTheKill()
+    {
+        // Once SIGTERM has ended the supervisor, the step's shell and its child (both ignoring it) are watched until they
+        // are gone, with a look at the group now and then as a safety net. A look due during the grace would land on the
+        // kill's moment with a 1 s grace and compete with it (a /proc scan per step); it is cast past the kill instead.
+        var clock = new ManualTime();
+        var manual = new ProcessExecutor(clock);
+        var start = Shell(temp, "trap '' TERM; sleep 600 & echo ready > \"$SLUICE_OUTPUTS/ready\"; wait");
+        await using var execution = await manual.StartAsync(start, CancellationToken.None);
+        await WaitForFileAsync(Path.Combine(start.Directory, "outputs", "ready"));
+        var grace = TimeSpan.FromMinutes(10);
+        var killAt = clock.GetUtcNow() + grace;
+
+        execution.RequestStop(grace);
+
+        // The grace timer, and the watch of the members left once the supervisor has gone.
+        Assert.True(await Posix.EventuallyAsync(() => clock.DueTimes.Count >= 2, TimeSpan.FromSeconds(10)),
+            $"due: {string.Join(", ", clock.DueTimes)}");
+        Assert.All(clock.DueTimes, due => Assert.True(due >= killAt, $"{due:O} falls due before the kill at {killAt:O}"));
+        clock.Advance(grace);
+        var outcome = await Outcome(execution);
+        Assert.Equal(OutcomeKind.Stopped, outcome.Kind);
+    }
+
+    [Fact]
     public async Task RequestStop_StepWithGrandchild_LeavesNoProcessAlive()
     {
         var start = Shell(temp, """
