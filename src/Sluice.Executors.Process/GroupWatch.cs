@@ -105,7 +105,7 @@ internal sealed class ExitSet : IDisposable
                 watching.Add(entry);
                 try
                 {
-                    entry.Id = PidfdWatcher.Shared.Add(fd, () => OnExit(entry));
+                    entry.Id = FdWatcher.Shared.Add(fd, () => OnExit(entry));
                 }
                 catch (InvalidOperationException)
                 {
@@ -152,7 +152,7 @@ internal sealed class ExitSet : IDisposable
             disposed = true;
             foreach (var entry in watching)
             {
-                if (PidfdWatcher.Shared.Remove(entry.Id, entry.Fd))
+                if (FdWatcher.Shared.Remove(entry.Id, entry.Fd))
                 {
                     Native.close(entry.Fd);
                 }

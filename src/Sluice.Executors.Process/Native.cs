@@ -32,6 +32,10 @@ internal static unsafe partial class Native
     public const uint EPOLLIN = 0x001;
     public const uint EPOLLONESHOT = 1u << 30;
 
+    public const int CLOCK_MONOTONIC = 1;
+    public const int TFD_NONBLOCK = 0x800;
+    public const int TFD_CLOEXEC = O_CLOEXEC;
+
     public const int P_PIDFD = 3;
     public const int P_PID = 1;
     public const int P_PGID = 2;
@@ -88,6 +92,14 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int epoll_wait(int epfd, void* events, int maxevents, int timeout);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int timerfd_create(int clockid, int flags);
+
+    /// <summary><paramref name="newValue"/> is a struct itimerspec: interval (seconds, nanoseconds), then value
+    /// (seconds, nanoseconds), four 64-bit fields on 64-bit Linux.</summary>
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int timerfd_settime(int fd, int flags, long* newValue, long* oldValue);
 
     [LibraryImport(Libc)]
     public static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);

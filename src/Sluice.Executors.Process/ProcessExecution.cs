@@ -72,7 +72,7 @@ internal sealed class ProcessExecution : IStepExecution
         lock (gate)
         {
             // OnLeaderExited may run on the watcher thread before Add returns: it then waits here, so watchId is set first.
-            watchId = PidfdWatcher.Shared.Add(leaderPidfd, OnLeaderExited);
+            watchId = FdWatcher.Shared.Add(leaderPidfd, OnLeaderExited);
         }
         _ = RunAsync();
     }
@@ -149,7 +149,7 @@ internal sealed class ProcessExecution : IStepExecution
             }
             if (graceTimer is null)
             {
-                graceTimer = time.CreateTimer(static s => ((ProcessExecution)s!).OnGraceElapsed(), this, grace, Timeout.InfiniteTimeSpan);
+                graceTimer = KernelTimer.Create(time, static s => ((ProcessExecution)s!).OnGraceElapsed(), this, grace);
             }
             else
             {
@@ -172,7 +172,7 @@ internal sealed class ProcessExecution : IStepExecution
             disposed = true;
             graceTimer?.Dispose();
             graceTimer = null;
-            if (pidfd >= 0 && PidfdWatcher.Shared.Remove(watchId, pidfd))
+            if (pidfd >= 0 && FdWatcher.Shared.Remove(watchId, pidfd))
             {
                 Native.close(pidfd);
                 pidfd = -1;
@@ -194,12 +194,14 @@ internal sealed class ProcessExecution : IStepExecution
             {
                 return;
             }
-            // Timers tick at millisecond granularity and may fire a little early: the grace is a promise
-            // to the step, so it is never cut short; re-arm for what is left.
+            // The grace is a promise to the step, so it is never cut short: a timer that fired before the clock says
+            // it is over is re-armed for what is left. A kernel timer is never early on its own clock (the wall clock
+            // may be slewed a little against it); .NET's tick at millisecond granularity and may be.
             var left = killAt - time.GetUtcNow();
             if (left > TimeSpan.Zero)
             {
-                graceTimer?.Change(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left, Timeout.InfiniteTimeSpan);
+                var floor = graceTimer is KernelTimer ? TimeSpan.Zero : TimeSpan.FromMilliseconds(1);
+                graceTimer?.Change(left < floor ? floor : left, Timeout.InfiniteTimeSpan);
                 return;
             }
             killSent = true;

@@ -2,32 +2,34 @@ using System.Collections.Concurrent;
 
 namespace Sluice.Executors.Process;
 
-/// <summary>One thread for the whole process that waits, with epoll, on the pidfds of every watched step
-/// process and calls back when one ends. A pidfd works for processes that are not our children (adopted ones),
-/// and nothing is polled.</summary>
-internal sealed unsafe class PidfdWatcher
+/// <summary>One thread for the whole process that waits, with epoll, on the pidfds of every watched step process and
+/// calls back when one ends (a pidfd works for processes that are not our children, adopted ones, and nothing is
+/// polled); and on the timerfds of <see cref="KernelTimer"/>s, calling back when one is due. Callbacks run on this
+/// thread and must be short: they complete a task or send a signal.</summary>
+internal sealed unsafe class FdWatcher
 {
-    private static readonly Lazy<PidfdWatcher> SharedInstance = new(() => new PidfdWatcher());
+    private static readonly Lazy<FdWatcher> SharedInstance = new(() => new FdWatcher());
 
     private readonly int epfd;
     private readonly ConcurrentDictionary<long, Action> callbacks = new();
     private long nextId;
 
-    private PidfdWatcher()
+    private FdWatcher()
     {
         epfd = Native.epoll_create1(Native.O_CLOEXEC);
         if (epfd < 0)
         {
             throw new InvalidOperationException($"epoll_create1 failed: {Native.Describe(Native.LastError)}");
         }
-        var thread = new Thread(Loop) { IsBackground = true, Name = "sluice-pidfd-watcher" };
+        var thread = new Thread(Loop) { IsBackground = true, Name = "sluice-fd-watcher" };
         thread.Start();
     }
 
-    public static PidfdWatcher Shared => SharedInstance.Value;
+    public static FdWatcher Shared => SharedInstance.Value;
 
     /// <summary>Calls <paramref name="onExit"/> once, on the watcher thread, when the process behind
-    /// <paramref name="pidfd"/> has ended (at once if it already has). The caller keeps owning the pidfd.</summary>
+    /// <paramref name="pidfd"/> has ended (at once if it already has), or when the timerfd is due. The caller keeps
+    /// owning the fd.</summary>
     public long Add(int pidfd, Action onExit)
     {
         var id = Interlocked.Increment(ref nextId);
