@@ -30,7 +30,7 @@ internal sealed class ProcessExecution : IStepExecution
     private readonly StepPlan plan;
     private readonly int pgid;
     private readonly string noExitReason;
-    private readonly TaskCompletionSource<string?> leaderExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<LeaderEnd> leaderExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Set as the last thing RunAsync does, on a pool thread and holding no lock: its continuations (the engine's, which
     // only posts the outcome to the run's writer) may run right there instead of costing a hop to another pool thread.
     private readonly TaskCompletionSource<StepOutcome> outcome = new();
@@ -101,7 +101,7 @@ internal sealed class ProcessExecution : IStepExecution
         {
             groupGone = true;
         }
-        leaderExited.SetResult(null);
+        leaderExited.SetResult(default);
         _ = RunAsync();
     }
 
@@ -212,7 +212,7 @@ internal sealed class ProcessExecution : IStepExecution
     /// <summary>Runs on the watcher thread when the leader has ended.</summary>
     private void OnLeaderExited()
     {
-        string? death;
+        LeaderEnd end;
         lock (gate)
         {
             if (disposed)
@@ -228,20 +228,20 @@ internal sealed class ProcessExecution : IStepExecution
                 killSent = true;
                 SignalLocked(Native.SIGKILL);
             }
-            death = ReapLocked();
+            end = ReapLocked();
             ClosePidfdLocked();
             leaderGone = true;
         }
-        leaderExited.TrySetResult(death);
+        leaderExited.TrySetResult(end);
     }
 
-    /// <summary>Reaps the leader if it is our child (started by this server), and says how it died if by a signal.
-    /// An adopted leader is not our child (ECHILD): its parent or pid 1 reaps it.</summary>
-    private string? ReapLocked() => TryReap(pidfd);
+    /// <summary>Reaps the leader if it is our child (started by this server), and says how it ended. An adopted leader is
+    /// not our child (ECHILD): its parent or pid 1 reaps it, and nothing is known of its end here.</summary>
+    private LeaderEnd ReapLocked() => TryReap(pidfd);
 
-    /// <summary>Reaps the process behind <paramref name="pidfd"/> if it is our child and has ended; says how it died if
-    /// by a signal.</summary>
-    internal static unsafe string? TryReap(int pidfd)
+    /// <summary>Reaps the process behind <paramref name="pidfd"/> if it is our child and has ended, and says how it ended:
+    /// the status it exited with (a supervisor exits with its step's), or why it recorded none (killed by a signal).</summary>
+    internal static unsafe LeaderEnd TryReap(int pidfd)
     {
         var info = stackalloc byte[Native.SigInfoSize];
         new Span<byte>(info, Native.SigInfoSize).Clear();
@@ -249,7 +249,7 @@ internal sealed class ProcessExecution : IStepExecution
         {
             if (Native.LastError != Native.EINTR)
             {
-                return null;
+                return default;
             }
         }
         var code = *(int*)(info + 8);
@@ -259,12 +259,19 @@ internal sealed class ProcessExecution : IStepExecution
         {
             Reaper.Release(pid);
         }
-        if (pid == 0 || code == Native.CLD_EXITED)
+        if (pid == 0)
         {
-            return null;
+            return default;
         }
-        return $"the step's supervisor was killed by signal {status} and recorded no exit status";
+        if (code == Native.CLD_EXITED)
+        {
+            return new LeaderEnd(null, status);
+        }
+        return new LeaderEnd($"the step's supervisor was killed by signal {status} and recorded no exit status", null);
     }
+
+    /// <summary>How a step's supervisor ended, when this server reaped it: the status it exited with, or why it left none.</summary>
+    internal readonly record struct LeaderEnd(string? Death, int? ExitStatus);
 
     private void ClosePidfdLocked()
     {
@@ -299,7 +306,7 @@ internal sealed class ProcessExecution : IStepExecution
     {
         try
         {
-            var death = await leaderExited.Task.ConfigureAwait(false);
+            var end = await leaderExited.Task.ConfigureAwait(false);
             if (!await WaitGroupGoneAsync().ConfigureAwait(false))
             {
                 return;
@@ -309,7 +316,7 @@ internal sealed class ProcessExecution : IStepExecution
             {
                 stopped = stoppedBeforeExit;
             }
-            outcome.TrySetResult(stopped ? StepOutcome.Stopped() : StepFiles.ReadOutcome(directory, plan, death ?? noExitReason));
+            outcome.TrySetResult(stopped ? StepOutcome.Stopped() : StepFiles.ReadOutcome(directory, plan, end.Death ?? noExitReason, end.ExitStatus));
         }
         catch (Exception e)
         {

@@ -17,9 +17,10 @@ internal static unsafe class Spawner
 
     /// <summary>The shell supervisor, used when the native one (native/sluice-step.c) was not built: records its pid (it
     /// is the session and group leader), runs the command as an external program (<c>exec</c> in a subshell, so that a
-    /// command named like a shell builtin is not run by the shell), and records the exit status when it ends. "$@" keeps
+    /// command named like a shell builtin is not run by the shell), and records the exit status when it ends and exits with
+    /// it (read from its end when the file could not be written, see native/sluice-step.c). "$@" keeps
     /// every argument one argv entry; nothing is re-parsed.</summary>
-    public const string Script = "d=$1; shift; echo $$ >\"$d/pid\"; (exec \"$@\"); echo $? >\"$d/exit\"";
+    public const string Script = "d=$1; shift; echo $$ >\"$d/pid\"; (exec \"$@\"); c=$?; echo $c >\"$d/exit\"; exit $c";
 
     private static int closeFromMissing;
 

@@ -21,10 +21,12 @@ internal static class StepFiles
 
     /// <summary>The outcome of an attempt whose processes are all gone and that was not stopped.</summary>
     /// <param name="noExitReason">The reason when no exit status was recorded.</param>
-    public static StepOutcome ReadOutcome(string dir, StepPlan plan, string noExitReason)
+    /// <param name="supervisorStatus">The status its supervisor exited with, when this server reaped it: the same as the
+    /// exit file's, and the one to go by when the file could not be written (a full disk).</param>
+    public static StepOutcome ReadOutcome(string dir, StepPlan plan, string noExitReason, int? supervisorStatus = null)
     {
         var outputs = plan.Outputs;
-        var code = ReadExitCode(dir);
+        var code = ReadExitCode(dir) ?? supervisorStatus;
         if (code is null)
         {
             return StepOutcome.Failure(noExitReason);

@@ -122,6 +122,27 @@ public class ProcessExecutorTests : IDisposable
         Assert.Equal("exited with code 3: CUDA out of memory", outcome.Reason);
     }
 
+    [Theory]
+    [InlineData(3, OutcomeKind.Failed)]
+    [InlineData(0, OutcomeKind.Succeeded)]
+    public async Task StartAsync_ExitFileCannotBeWritten_StatusComesFromTheSupervisorsEnd(int code, OutcomeKind kind)
+    {
+        // As on a full disk: the supervisor cannot record the status (a directory stands where the file goes), so the
+        // server, which reaps it, takes the status it exited with.
+        var start = Shell(temp, $"mkdir \"$SLUICE_OUTPUTS/../exit\"; exit {code}");
+
+        await using var execution = await executor.StartAsync(start, CancellationToken.None);
+        var outcome = await Outcome(execution);
+
+        Assert.True(Directory.Exists(Path.Combine(start.Directory, "exit")));
+        Assert.Equal(kind, outcome.Kind);
+        Assert.Equal(code, outcome.ExitCode);
+        if (code != 0)
+        {
+            Assert.StartsWith($"exited with code {code}", outcome.Reason);
+        }
+    }
+
     [Fact]
     public async Task StartAsync_LongStderrLine_ReasonIsTruncated()
     {

@@ -32,6 +32,27 @@ public static partial class Posix
     public static IReadOnlyList<int> GroupMembers(int pgid) =>
         [.. Pids().Where(pid => StatFields(pid) is [var state, _, var group, ..] && state != "Z" && group == pgid.ToString(CultureInfo.InvariantCulture))];
 
+    /// <summary>Live processes whose command line holds <paramref name="fragment"/> (a path only one test uses).</summary>
+    public static IReadOnlyList<int> WithCommandLine(string fragment)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes(fragment);
+        var found = new List<int>();
+        foreach (var pid in Pids())
+        {
+            try
+            {
+                if (StatFields(pid) is [var state, ..] && state != "Z" && File.ReadAllBytes($"/proc/{pid}/cmdline").AsSpan().IndexOf(needle) >= 0)
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return found;
+    }
+
     /// <summary>Kills (SIGKILL, whole group) every process of a step whose directory is under <paramref name="root"/>
     /// (its SLUICE_STEP_DIR says so), so that a failed test leaves none behind: an engine that shuts down leaves its steps
     /// running, as a server does. The caller's own process group is left alone.</summary>

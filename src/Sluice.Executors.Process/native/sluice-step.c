@@ -5,9 +5,11 @@
  *
  * The server starts it as the leader of a new session and process group. It records its pid in DIR/pid, runs COMMAND
  * (looked up in PATH like exec(1p) in a shell, so a command named like a shell builtin is the program, not the builtin)
- * as its child with the same descriptors and environment, waits for it, and records its exit status in DIR/exit
- * (128+N when signal N ended it). Exactly what the shell supervisor in Spawner.cs does, without a shell's start-up:
- * the server falls back to that shell when this program was not built (no C compiler at build time).
+ * as its child with the same descriptors and environment, waits for it, records its exit status in DIR/exit
+ * (128+N when signal N ended it) and exits with that status too: the server that started it reads the status from
+ * the supervisor's own end when the file could not be written (a full disk), and a server that adopted it after a
+ * restart (not its parent) from the file. Exactly what the shell supervisor in Spawner.cs does, without a shell's
+ * start-up: the server falls back to that shell when this program was not built (no C compiler at build time).
  *
  * Signals keep their default actions, as the server set them: a SIGTERM to the group ends this supervisor at once,
  * with no exit status written, as it ends the shell. The server knows it stopped the step.
@@ -133,7 +135,8 @@ int main(int argc, char **argv)
     pid_t child = fork();
     if (child < 0) {
         dprintf(2, "sluice-step: cannot start %s: %s\n", argv[2], strerror(errno));
-        return record(dir, "exit", 126L) == 0 ? 0 : 2;
+        record(dir, "exit", 126L);
+        return 126;
     }
     if (child == 0) {
         run(argv + 2, argc - 2);
@@ -147,5 +150,6 @@ int main(int argc, char **argv)
         }
     }
     long code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128L + WTERMSIG(status) : 126L;
-    return record(dir, "exit", code) == 0 ? 0 : 2;
+    record(dir, "exit", code);
+    return (int)code;
 }
