@@ -108,7 +108,7 @@ internal static class VertexApi
     {
         c.Http.Response.StatusCode = StatusCodes.Status200OK;
         c.Http.Response.ContentType = "application/json; charset=UTF-8";
-        await c.Http.Response.WriteAsync(VertexJson.Write(value, c.IntEnums), c.Ct);
+        await VertexJson.WriteAsync(c.Http.Response.Body, value, c.IntEnums, c.Ct);
     }
 
     private static async Task WriteAsync(Ctx c, JsonNode value)

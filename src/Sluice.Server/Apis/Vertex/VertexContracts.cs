@@ -207,6 +207,15 @@ internal static class VertexJson
         return JsonSerializer.SerializeToNode(value, info)!;
     }
 
+    /// <summary>Writes <paramref name="value"/> straight to <paramref name="body"/> (a job of thousands of tasks is megabytes:
+    /// no string of it is made first).</summary>
+    public static Task WriteAsync<T>(Stream body, T value, bool intEnums, CancellationToken ct)
+    {
+        var info = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)(intEnums ? (JsonSerializerContext)VertexJsonInts.Default : VertexJsonNames.Default)
+            .GetTypeInfo(typeof(T))!;
+        return JsonSerializer.SerializeAsync(body, value, info, ct);
+    }
+
     public static string Write<T>(T value, bool intEnums)
     {
         var info = (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)(intEnums ? (JsonSerializerContext)VertexJsonInts.Default : VertexJsonNames.Default)
