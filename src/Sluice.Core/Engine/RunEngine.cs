@@ -198,7 +198,10 @@ public sealed partial class RunEngine : IAsyncDisposable
         return null;
     }
 
-    /// <summary>A writer that cannot commit (the store is away) keeps trying; the caller gets Unavailable instead of a hang.</summary>
+    /// <summary>A writer that cannot commit (the store is away, its disk full) keeps trying; the caller gets Unavailable
+    /// instead of a hang. The change stays with the writer and takes effect once it is recorded (a stop still stops the
+    /// run): the answer says so, since a caller told only "try again" would think nothing happened. Asking again is safe,
+    /// as both kinds of change that wait here (a stop, an update) have no second effect.</summary>
     private async Task<T> Bounded<T>(Task<T> reply, CancellationToken ct)
     {
         try
@@ -207,9 +210,12 @@ public sealed partial class RunEngine : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new SluiceException(ErrorKind.Unavailable, "the change could not be recorded in time (is the database reachable?); try again");
+            throw new SluiceException(ErrorKind.Unavailable, WaitingChange);
         }
     }
+
+    internal const string WaitingChange = "the change could not be recorded in time (is the database reachable, or its disk full?); "
+        + "it is kept and takes effect once it can be recorded; asking again is safe";
 
     /// <summary>Changes a run's display name, description or parallelism: through its writer while it has one, otherwise by a
     /// compare-and-set commit of its own.</summary>

@@ -52,8 +52,10 @@ public class DiskFullTests
         }
         using (var r = await s.Http.PostAsJsonAsync($"/api/v1/runs/{held}:stop", new { reason = "full" }))
         {
-            // A stop goes through the run's writer, which keeps trying its commit: the caller gets the writer's timeout.
+            // A stop goes through the run's writer, which keeps trying its commit: the caller gets the writer's timeout,
+            // which says that the stop is kept (it is carried out once there is space, below).
             await AssertFullAsync(r, HttpStatusCode.ServiceUnavailable, "native stop", sayFull: false);
+            Assert.Contains("takes effect once it can be recorded", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         var (smStatus, smBody) = await FuzzAws.CallAsync(s, "CreatePipeline", new JsonObject
         {
