@@ -214,7 +214,7 @@ public sealed partial class RunEngine : IAsyncDisposable
         }
     }
 
-    internal const string WaitingChange = "the change could not be recorded in time (is the database reachable, or its disk full?); "
+    private const string WaitingChange = "the change could not be recorded in time (is the database reachable, or its disk full?); "
         + "it is kept and takes effect once it can be recorded; asking again is safe";
 
     /// <summary>Changes a run's display name, description or parallelism: through its writer while it has one, otherwise by a

@@ -269,7 +269,21 @@ internal static class NativeJson
         })]),
     };
 
-    public static string? Time(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>ISO 8601 in UTC with milliseconds ("2026-12-02T06:23:31.633Z"), as "yyyy-MM-dd'T'HH:mm:ss.fff'Z'" writes it
+    /// (truncated, not rounded), from the round-trip format's fast path: a custom format string is parsed at every call,
+    /// and a run of 10,000 steps has tens of thousands of times.</summary>
+    public static string? Time(DateTimeOffset? t)
+    {
+        if (t is not { } x)
+        {
+            return null;
+        }
+        // "yyyy-MM-ddTHH:mm:ss.fffffffZ": keep 3 of the 7 digits.
+        Span<char> text = stackalloc char[32];
+        x.UtcDateTime.TryFormat(text, out var n, "O", System.Globalization.CultureInfo.InvariantCulture);
+        text[n - 5] = 'Z';
+        return new string(text[..(n - 4)]);
+    }
 
     private static JsonObject Labels(IReadOnlyDictionary<string, string> labels) =>
         new(labels.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));

@@ -88,8 +88,21 @@ internal static class VertexMapper
 
     /// <summary>RFC 3339 in UTC with 9 fractional digits (the store keeps 100 ns ticks: nothing is rounded away, so a time
     /// read back in a filter compares equal).</summary>
-    public static string? Time(DateTimeOffset? t) =>
-        t is { } x ? x.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + "00Z" : null;
+    public static string? Time(DateTimeOffset? t)
+    {
+        if (t is not { } x)
+        {
+            return null;
+        }
+        // The round-trip format of a UTC time is "yyyy-MM-ddTHH:mm:ss.fffffffZ", and a fast path (a custom format string is
+        // parsed at every call: that was 7% of a GetPipelineJob of 10,000 tasks); two zeros make its 7 digits 9.
+        Span<char> text = stackalloc char[32];
+        x.UtcDateTime.TryFormat(text, out var n, "O", CultureInfo.InvariantCulture);
+        text[n - 1] = '0';
+        text[n] = '0';
+        text[n + 1] = 'Z';
+        return new string(text[..(n + 2)]);
+    }
 
     /// <summary>A stable int64 id (as a string) for a task of a run: a hash of the run id and the step name.</summary>
     public static string TaskId(string runId, string step)
