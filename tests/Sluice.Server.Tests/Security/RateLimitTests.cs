@@ -44,5 +44,12 @@ public sealed class RateLimitTests
         var throttled = r.First(e => e!["error"]?["code"]?.GetValue<string>() == "ThrottlingException")!;
         Assert.Equal(400, throttled["error"]!["status"]!.GetValue<int>());
         Assert.DoesNotContain(codes, c => c is not null && c != "ThrottlingException");
+
+        // SQS (boto3 speaks its JSON protocol) sees RequestThrottled, which botocore's retry logic also backs off on.
+        var q = await new AwsClients(s).BotoAsync([.. Enumerable.Range(0, 6).Select(_ => Call("sqs.list_queues"))]);
+        var sqsCodes = q.Select(e => e!["error"]?["code"]?.GetValue<string>()).ToList();
+        Assert.Contains("RequestThrottled", sqsCodes);
+        Assert.DoesNotContain(sqsCodes, c => c is not null && c != "RequestThrottled");
+        Assert.Equal(400, q.First(e => e!["error"] is not null)!["error"]!["status"]!.GetValue<int>());
     }
 }
