@@ -1,11 +1,10 @@
 // The run details page in real Chromium against a real server: Stop's availability per state, the stop flow with
 // live updates, the DAG, a callback approval, delete rules, the live log.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { assertNotReloaded, launchBrowser, markNoReload, screenshot, SluiceServer, unique, until } from './harness';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { assertNotReloaded, browserSuite, markNoReload, screenshot, SluiceServer, unique, until } from './harness';
 
 let server: SluiceServer;
-let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
@@ -19,8 +18,13 @@ const approval = unique('approval');
 const chatty = unique('chatty');
 const showcase = 'train-and-approve';
 
+browserSuite(['--slots', '16'], {
+  server: (s) => (server = s),
+  context: (c) => (context = c),
+  page: (p) => (page = p),
+});
+
 beforeAll(async () => {
-  [server, browser] = await Promise.all([SluiceServer.start(['--slots', '16']), launchBrowser()]);
   await server.createPipeline(`
 name: ${sleeper}
 steps:
@@ -146,21 +150,6 @@ steps:
     command: sh
     args: ["-c", "echo line-one; sleep 0.3; echo line-two; sleep 300"]
 `);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  await server.signIn(context);
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
 });
 
 async function openRun(id: string) {

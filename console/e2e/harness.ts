@@ -218,17 +218,30 @@ export function unique(prefix: string): string {
 /** A test file's server and browser (started once) and each test's own signed-in page (a fresh context per test). */
 export interface BrowserSuite {
   readonly server: SluiceServer;
+  readonly browser: Browser;
+  readonly context: BrowserContext;
   readonly page: Page;
 }
 
-/** Registers the hooks of a file of browser tests against one server started with serverArgs. */
-export function browserSuite(serverArgs: string[]): BrowserSuite {
+/** Told each object as the suite makes it, for a file that keeps them in variables of its own. */
+export interface SuiteBindings {
+  server?(server: SluiceServer): void;
+  browser?(browser: Browser): void;
+  context?(context: BrowserContext): void;
+  page?(page: Page): void;
+}
+
+/** Registers the hooks of a file of browser tests against one server started with serverArgs. The file's own beforeAll
+ * hooks, registered after this call, run once the server and the browser are up. */
+export function browserSuite(serverArgs: string[], bind: SuiteBindings = {}): BrowserSuite {
   let server: SluiceServer | undefined;
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
   let page: Page | undefined;
   beforeAll(async () => {
     [server, browser] = await Promise.all([SluiceServer.start(serverArgs), launchBrowser()]);
+    bind.server?.(server);
+    bind.browser?.(browser);
   });
   afterAll(async () => {
     await browser?.close();
@@ -238,6 +251,8 @@ export function browserSuite(serverArgs: string[]): BrowserSuite {
     context = await browser!.newContext({ viewport: { width: 1360, height: 900 } });
     await server!.signIn(context);
     page = await context.newPage();
+    bind.context?.(context);
+    bind.page?.(page);
   });
   afterEach(async () => {
     await context?.close();
@@ -245,6 +260,12 @@ export function browserSuite(serverArgs: string[]): BrowserSuite {
   return {
     get server() {
       return server!;
+    },
+    get browser() {
+      return browser!;
+    },
+    get context() {
+      return context!;
     },
     get page() {
       return page!;

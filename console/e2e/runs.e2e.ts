@@ -1,12 +1,11 @@
 // The Runs page and the Pipelines pages in real Chromium against a real server: live table, filters, paging, batch
 // stop and batch delete, starting a run from the parameter form.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
-import { assertNotReloaded, launchBrowser, markNoReload, screenshot, SluiceServer, unique, until } from './harness';
+import type { Browser, Page } from 'playwright-core';
+import { beforeAll, expect, test } from 'vitest';
+import { assertNotReloaded, browserSuite, markNoReload, screenshot, type SluiceServer, unique, until } from './harness';
 
 let server: SluiceServer;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 
 const sleeper = unique('sleeper');
@@ -15,8 +14,13 @@ const instant = unique('instant');
 const train = unique('train');
 const slowStop = unique('slowstop');
 
+browserSuite(['--slots', '16'], {
+  server: (s) => (server = s),
+  browser: (b) => (browser = b),
+  page: (p) => (page = p),
+});
+
 beforeAll(async () => {
-  [server, browser] = await Promise.all([SluiceServer.start(['--slots', '16']), launchBrowser()]);
   await server.createPipeline(`
 name: ${sleeper}
 steps:
@@ -65,21 +69,6 @@ steps:
     args: ["-c", "echo epochs={{params.epochs}} rate={{params.rate}}"]
     dependsOn: [prep]
 `);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  await server.signIn(context);
-  page = await context.newPage();
-});
-
-afterEach(async () => {
-  await context.close();
 });
 
 const row = (id: string) => page.locator(`tr[data-run="${id}"]`);
