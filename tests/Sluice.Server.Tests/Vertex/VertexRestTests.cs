@@ -101,6 +101,7 @@ public sealed class VertexRestTests(VertexServer fixture) : IClassFixture<Vertex
     [InlineData("""{"pipelineSpec": {"pipelineInfo": {"name": "x"}}, "runtimeConfig": {"gcsOutputDirectory": "gs://b", "inputArtifacts": {"a": {"artifactId": "1"}}}}""", "inputArtifacts")]
     [InlineData("""[1]""", "JSON object")]
     [InlineData("""{"pipelineSpec": """, "Invalid JSON")]
+    [InlineData("""{"displayName": false, "displayName": "twice", "pipelineSpec": {"pipelineInfo": {"name": "x"}}}""", "Invalid JSON")]
     public async Task Create_BadBody_InvalidArgumentWithAMessage(string json, string expected)
     {
         using var req = new HttpRequestMessage(HttpMethod.Post, $"/v1/{Parent}/pipelineJobs?pipelineJobId={Id("bad")}")

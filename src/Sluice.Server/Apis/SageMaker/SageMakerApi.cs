@@ -71,7 +71,7 @@ internal sealed class SageMakerApi(RunService runs, PipelineService pipelines, I
         }
         try
         {
-            using var doc = JsonDocument.Parse(body);
+            using var doc = JsonDocument.Parse(body, new JsonDocumentOptions { AllowDuplicateProperties = false });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new SageMakerException("SerializationException", "The request body must be a JSON object.");
@@ -214,6 +214,11 @@ internal sealed class SageMakerApi(RunService runs, PipelineService pipelines, I
         for (var i = 0; r.Tags is not null && i < r.Tags.Count; i++)
         {
             var t = r.Tags[i];
+            if (t is null)
+            {
+                v.Required(t, $"Tags.{i + 1}.member");
+                continue;
+            }
             v.Required(t.Key, $"Tags.{i + 1}.member.Key").Length(t.Key, $"Tags.{i + 1}.member.Key", 1, 128).Pattern(t.Key, $"Tags.{i + 1}.member.Key", Shapes.TagText())
                 .Required(t.Value, $"Tags.{i + 1}.member.Value").Length(t.Value, $"Tags.{i + 1}.member.Value", 0, 256)
                 .Pattern(t.Value, $"Tags.{i + 1}.member.Value", Shapes.TagText());
@@ -396,10 +401,15 @@ internal sealed class SageMakerApi(RunService runs, PipelineService pipelines, I
         {
             var p = r.PipelineParameters[i];
             var at = $"PipelineParameters.{i + 1}.member";
+            if (p is null)
+            {
+                v.Required(p, at);
+                continue;
+            }
             v.Required(p.Name, $"{at}.Name").Length(p.Name, $"{at}.Name", 1, 256).Pattern(p.Name, $"{at}.Name", Shapes.ParameterName())
                 .Required(p.Value, $"{at}.Value").Length(p.Value, $"{at}.Value", 0, 1024);
         }
-        if (r.PipelineParameters?.Where(p => p.Name is not null).GroupBy(p => p.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } dup)
+        if (r.PipelineParameters?.Where(p => p?.Name is not null).GroupBy(p => p.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } dup)
         {
             v.Fail($"Parameter '{Validation.Show(dup.Key)}' is given more than once.");
         }
@@ -558,6 +568,11 @@ internal sealed class SageMakerApi(RunService runs, PipelineService pipelines, I
         {
             var o = r.OutputParameters[i];
             var at = $"OutputParameters.{i + 1}.member";
+            if (o is null)
+            {
+                v.Required(o, at);
+                continue;
+            }
             v.Required(o.Name, $"{at}.Name").Length(o.Name, $"{at}.Name", 1, 256).Required(o.Value, $"{at}.Value").Length(o.Value, $"{at}.Value", 0, 1024);
         }
         v.ThrowIfAny();

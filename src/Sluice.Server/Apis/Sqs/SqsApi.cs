@@ -42,7 +42,8 @@ internal sealed class SqsInput
     {
         try
         {
-            var node = body.Length == 0 ? new JsonObject() : JsonNode.Parse(body);
+            // A member given twice is refused here: a JsonObject that holds one throws when it is first read.
+            var node = body.Length == 0 ? new JsonObject() : JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
             return new SqsInput(node as JsonObject ?? throw new SqsException("SerializationException", "MalformedQueryString", "The body must be a JSON object."), null);
         }
         catch (JsonException e)

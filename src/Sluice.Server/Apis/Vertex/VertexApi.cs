@@ -127,7 +127,8 @@ internal static class VertexApi
         }
         try
         {
-            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 256 }) as JsonObject
+            // A member given twice is refused here: a JsonObject that holds one throws when it is first read.
+            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = false }) as JsonObject
                 ?? throw VertexRequests.Invalid("the request body must be a JSON object");
         }
         catch (JsonException e)
